@@ -1,0 +1,1 @@
+"""Our LTX-2 audio+video Diffusion Transformer: model, latents, sampling, VAEs and checkpoint loading."""

@@ -213,9 +213,10 @@ def _parse_blocks(entries: Any, field: str, known: tuple[str, ...]) -> tuple[Blo
         num_layers = options.get("num_layers", 1)
         if name == "res_x" and "num_layers" not in options:
             raise VideoVAEError(f"{where}: res_x needs num_layers")
-        # Channel factor defaults differ per block in the reference: x2 for *_x_y / *_res, 1 for decoder upsamplers.
-        default_multiplier = 1 if field == "decoder_blocks" and name.startswith("compress") else 2
-        multiplier = options.get("multiplier", default_multiplier)
+        # Channel factor: x2 by default for *_x_y / *_res blocks, 1 for decoder upsamplers, unused elsewhere.
+        decoder_up = field == "decoder_blocks" and name.startswith("compress")
+        uses_multiplier = decoder_up or name.endswith(("_x_y", "_res"))
+        multiplier = options.get("multiplier", 1 if decoder_up else 2) if uses_multiplier else 1
         for key, value in (("num_layers", num_layers), ("multiplier", multiplier)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise VideoVAEError(f"{where}: {key} must be a positive int, got {value!r}")

@@ -44,7 +44,7 @@ class TimestepEncoder(nn.Module):
 
 
 class AdaLNSingle(nn.Module):
-    """Scaled sigma -> (K*D modulation parameters, D embedding), one row per entry of the input (PixArt adaLN-single)."""
+    """Scaled sigma -> (K*D modulation parameters, D embedding), one row per input entry (PixArt adaLN-single)."""
 
     def __init__(self, width: int, rows: int) -> None:
         super().__init__()

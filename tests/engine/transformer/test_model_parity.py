@@ -23,7 +23,7 @@ def pair(request, tref):
 
 def run_both(tref, ref, ours, case, perts=None):
     """Velocities from both models for one case."""
-    batch = case.video.latent.shape[0]
+    batch = (case.video or case.audio).latent.shape[0]
     perts = perts or [Perturbation()] * batch
     with torch.no_grad():
         expected = ref(case.ref_video, case.ref_audio, tref.ref_perturbations(perts))
@@ -115,6 +115,15 @@ def test_video_only(tref, pair):
     assert_close(tref, got, expected)
 
 
+def test_audio_only(tref, pair):
+    config, ref, ours = pair
+    full = tref.make_case(config, seed=7)
+    case = type(full)(None, full.audio, None, full.ref_audio)
+    got, expected = run_both(tref, ref, ours, case)
+    assert got[0] is None
+    assert_close(tref, got, expected)
+
+
 def test_text_and_self_attention_masks(tref, pair):
     config, ref, ours = pair
     case = tref.make_case(config, seed=8, batch=2)
@@ -174,3 +183,18 @@ def test_rejects_bad_calls(tref):
         ours(None, None)
     with pytest.raises(ValueError, match="timesteps"):
         type(case.video)(**{**vars(case.video), "timesteps": case.video.timesteps[:, :, None]})
+
+
+def test_init_random_is_seeded_and_needs_materialised_weights():
+    from ltxflow.engine.transformer import LTXTransformer, init_random_
+    config = TransformerConfig.tiny_22b()
+    with torch.device("meta"):
+        model = LTXTransformer(config)
+    with pytest.raises(ValueError, match="meta device"):
+        init_random_(model, seed=0)
+    a = init_random_(LTXTransformer(config), seed=0).state_dict()
+    b = init_random_(LTXTransformer(config), seed=0).state_dict()
+    c = init_random_(LTXTransformer(config), seed=1).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["proj_out.weight"], c["proj_out.weight"])
+    assert 0.015 < a["transformer_blocks.0.ff.net.0.proj.weight"].std().item() < 0.025

@@ -1,0 +1,143 @@
+"""Tasks: frozen records of everything that determines one generated clip, and their ids and file names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+Pipeline = Literal["one-stage", "two-stage", "distilled"]
+AudioMode = Literal["text", "reference", "video-to-audio", "silent"]
+PIPELINES: tuple[str, ...] = ("one-stage", "two-stage", "distilled")
+AUDIO_MODES: tuple[str, ...] = ("text", "reference", "video-to-audio", "silent")
+
+NAME_MAX = 64  # characters kept of each part of a file name
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """Guidance scales of one modality (video or audio) for the multimodal guider."""
+
+    cfg: float = 1.0  # classifier-free guidance scale; 1 = off
+    stg: float = 0.0  # spatio-temporal guidance scale; 0 = off
+    rescale: float = 0.0  # 0..1, pulls the guided prediction's std back toward the conditional one
+    modality: float = 1.0  # audio<->video cross-modal guidance scale; 1 = off
+    stg_blocks: tuple[int, ...] = ()  # transformer blocks whose self-attention STG skips
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """One input file that conditions a task; the id uses its content hash, never its path."""
+
+    role: str  # "image", "brand_audio", "source_video", ...
+    path: str  # where it was read (absolute); excluded from the task id
+    sha256: str  # hex digest of the file's bytes
+    strength: float = 1.0  # how strongly it conditions (image strength); 1 = fully
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything that determines one generation and its deliverables; `id` hashes it all but paths."""
+
+    campaign: str
+    variant_id: str
+    seed: int
+    prompt: str
+    negative_prompt: str
+    engine: str  # registered engine name
+    checkpoint: str  # as the campaign names it: "tiny" or an absolute path (excluded from the id)
+    checkpoint_id: str  # identity of the weights: the name, or "<file name>:<bytes>" for a file
+    width: int  # pixels, multiple of 32
+    height: int  # pixels, multiple of 32
+    num_frames: int  # 8k + 1
+    fps: str  # "num/den", e.g. "24/1" or "30000/1001"
+    steps: int  # denoising steps
+    pipeline: Pipeline
+    video_guidance: Guidance
+    audio_guidance: Guidance
+    audio_mode: AudioMode
+    conditioning: tuple[Conditioning, ...] = ()
+    platforms: tuple[str, ...] = ()  # export presets this task is delivered to
+    export_settings: str = "{}"  # canonical JSON of the campaign's overrides for those presets
+
+    @property
+    def frame_rate(self) -> Fraction:
+        """The fps as a Fraction."""
+        return Fraction(self.fps)
+
+    @property
+    def duration(self) -> Fraction:
+        """Seconds of video."""
+        return self.num_frames / self.frame_rate
+
+    def condition(self, role: str) -> Conditioning | None:
+        """The conditioning file of `role`, or None."""
+        return next((c for c in self.conditioning if c.role == role), None)
+
+    def record(self) -> dict[str, object]:
+        """The task as plain JSON-ready data (paths included)."""
+        return asdict(self)
+
+    def settings_json(self) -> str:
+        """The full record as canonical JSON, for the ledger."""
+        return json.dumps(self.record(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def id(self) -> str:
+        """16 hex digits of the sha256 of the canonical record without paths.
+
+        Platforms and export overrides are part of the id: adding a platform to a variant
+        regenerates it, so every recorded task has all of its deliverables.
+        """
+        record = self.record()
+        record.pop("checkpoint")
+        for cond in record["conditioning"]:  # type: ignore[union-attr]
+            cond.pop("path")
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def stem(self, platform: str | None = None) -> str:
+        """File stem `<campaign>__<variant>__s<seed>[__<platform>]`, safe inside any folder."""
+        parts = [safe_name(self.campaign), safe_name(self.variant_id), f"s{self.seed}"]
+        if platform is not None:
+            parts.append(safe_name(platform))
+        return "__".join(parts)
+
+
+# ── Names ───────────────────────────────────────────────────────────────────────────────────────
+
+
+def safe_name(text: str, limit: int = NAME_MAX) -> str:
+    """`text` reduced to [A-Za-z0-9._-], without leading dots or "..", at most `limit` chars, never empty."""
+    name = _UNSAFE.sub("_", text)
+    name = re.sub(r"\.{2,}", "_", name).lstrip("._-")[:limit].rstrip(".")
+    if not name:
+        return "unnamed"
+    return name
+
+
+def deliverable_path(out_dir: Path, stem: str, suffix: str) -> Path:
+    """`out_dir/<stem><suffix>`, refusing any result that is not directly inside `out_dir`."""
+    path = out_dir / f"{stem}{suffix}"
+    if path.parent.resolve() != out_dir.resolve() or safe_name(stem) != stem:
+        raise ValueError(f"unsafe file name {stem!r}")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fps_text(fps: Fraction) -> str:
+    """A Fraction as "num/den" (always with the denominator)."""
+    return f"{fps.numerator}/{fps.denominator}"

@@ -13,6 +13,7 @@ from ltxflow.engine.latents.shapes import (
     VIDEO_SPACE_STRIDE,
     VIDEO_TIME_STRIDE,
     AudioLatentShape,
+    LatentShapeError,
     VideoLatentShape,
 )
 
@@ -29,7 +30,7 @@ def video_positions(
     division by fps in fp32, exactly as there.
     """
     if fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
+        raise LatentShapeError(f"fps must be > 0, got {fps}")
     f = torch.arange(shape.frames, device=device)  # (F,)
     h = torch.arange(shape.height, device=device)  # (H,)
     w = torch.arange(shape.width, device=device)  # (W,)

@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import torch
 
+from ltxflow.errors import LtxflowError
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Compression factors of the shipped VAEs
 # ---------------------------------------------------------------------------------------------------------------------
@@ -21,6 +23,10 @@ AUDIO_TIME_STRIDE = 4  # mel frames per audio latent
 AUDIO_LATENTS_PER_SECOND = AUDIO_SAMPLE_RATE / AUDIO_HOP / AUDIO_TIME_STRIDE  # 25.0
 AUDIO_LATENT_CHANNELS = 8
 AUDIO_MEL_BINS = 16  # latent frequency bins (64 mel bins / 4)
+
+
+class LatentShapeError(LtxflowError, ValueError):
+    """A video size, frame count, fps or duration the VAEs cannot represent."""
 
 
 def _nearest_multiples(value: int, step: int) -> str:
@@ -52,14 +58,14 @@ class VideoLatentShape(NamedTuple):
     ) -> VideoLatentShape:
         """Latent shape of a `frames`x`height`x`width` video; rejects sizes the VAE cannot produce."""
         if batch < 1:
-            raise ValueError(f"batch must be >= 1, got {batch}")
+            raise LatentShapeError(f"batch must be >= 1, got {batch}")
         if frames < 1 or (frames - 1) % VIDEO_TIME_STRIDE != 0:
-            raise ValueError(
+            raise LatentShapeError(
                 f"frames={frames} is not 8k+1 (1, 9, 17, ..., 121); nearest valid: {_nearest_causal_frames(frames)}"
             )
         for name, value in (("height", height), ("width", width)):
             if value < VIDEO_SPACE_STRIDE or value % VIDEO_SPACE_STRIDE != 0:
-                raise ValueError(
+                raise LatentShapeError(
                     f"{name}={value} is not a positive multiple of {VIDEO_SPACE_STRIDE}; "
                     f"nearest valid: {_nearest_multiples(value, VIDEO_SPACE_STRIDE)}"
                 )
@@ -97,16 +103,16 @@ class AudioLatentShape(NamedTuple):
     def from_seconds(batch: int, seconds: float) -> AudioLatentShape:
         """Latent shape of `seconds` of audio: round(seconds * 25) frames."""
         if seconds <= 0:
-            raise ValueError(f"audio duration must be > 0 seconds, got {seconds}")
+            raise LatentShapeError(f"audio duration must be > 0 seconds, got {seconds}")
         return AudioLatentShape(batch, AUDIO_LATENT_CHANNELS, round(seconds * AUDIO_LATENTS_PER_SECOND), AUDIO_MEL_BINS)
 
     @staticmethod
     def from_video(batch: int, frames: int, fps: Fraction | float | int) -> AudioLatentShape:
         """Audio latents that span a video of `frames` at `fps`: A = round(frames / fps * 25)."""
         if frames < 1:
-            raise ValueError(f"frames must be >= 1, got {frames}")
+            raise LatentShapeError(f"frames must be >= 1, got {frames}")
         if fps <= 0:
-            raise ValueError(f"fps must be > 0, got {fps}")
+            raise LatentShapeError(f"fps must be > 0, got {fps}")
         # float arithmetic in the same order as the reference so rounding ties fall the same way
         return AudioLatentShape.from_seconds(batch, float(frames) / float(fps))
 

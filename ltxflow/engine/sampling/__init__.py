@@ -28,6 +28,7 @@ from ltxflow.engine.sampling.noise import draw_noise, make_generator, noise_stat
 from ltxflow.engine.sampling.schedules import (
     DISTILLED_STAGE1_SIGMAS,
     DISTILLED_STAGE2_SIGMAS,
+    ScheduleError,
     distilled_sigmas,
     ltx2_sigmas,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "LatentState",
     "Pass",
     "Prediction",
+    "ScheduleError",
     "StepInfo",
     "StepRequest",
     "add_noise",

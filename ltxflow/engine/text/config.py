@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ltxflow.errors import LtxflowError
+
 # Feature-extractor variants: which checkpoint keys select them.
 RANGE_NORM = "range"  # LTX-2 (19B): per-(sample, layer) range normalisation, one shared projection
 TOKEN_RMS = "per_token_rms"  # LTX-2.3 (22B): per-token RMS, separate video / audio projections with bias
@@ -16,7 +18,7 @@ _V2_KEYS = {  # present with exactly these values <=> V2 layout (projection befo
 }
 
 
-class TextConfigError(ValueError):
+class TextConfigError(LtxflowError, ValueError):
     """The checkpoint's text configuration is unsupported or inconsistent."""
 
 

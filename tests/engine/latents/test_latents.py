@@ -10,6 +10,7 @@ from ltx_core.types import AudioLatentShape as RefAudioShape
 from ltx_core.types import VideoLatentShape as RefVideoShape
 from ltx_core.types import VideoPixelShape
 
+from ltxflow.errors import LtxflowError
 from ltxflow.engine.latents import (
     AudioLatentShape,
     VideoLatentShape,
@@ -42,7 +43,7 @@ def test_video_shape_matches_reference(frames: int, height: int, width: int) -> 
     ],
 )
 def test_video_shape_rejects_sizes_the_vae_cannot_make(frames: int, height: int, width: int, message: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(LtxflowError) as info:
         VideoLatentShape.from_pixels(1, frames, height, width)
     assert str(info.value) == message
 

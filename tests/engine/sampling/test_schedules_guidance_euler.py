@@ -14,6 +14,7 @@ from ltx_core.tools import AudioLatentTools, VideoLatentTools
 from ltx_core.types import AudioLatentShape as RefAudioShape
 from ltx_core.types import VideoLatentShape as RefVideoShape
 
+from ltxflow.errors import LtxflowError
 from ltxflow.engine.sampling import (
     DISTILLED_STAGE1_SIGMAS,
     DISTILLED_STAGE2_SIGMAS,
@@ -71,7 +72,7 @@ def test_ltx2_sigmas_without_stretch_and_bad_steps() -> None:
     ref = LTX2Scheduler().execute(10, stretch=False)
     assert torch.equal(ltx2_sigmas(10, terminal=None), ref)
     assert torch.equal(ltx2_sigmas(1, terminal=None), LTX2Scheduler().execute(1, stretch=False))
-    with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
+    with pytest.raises(LtxflowError, match="steps must be >= 1, got 0"):
         ltx2_sigmas(0)
     # one step cannot be stretched (its only non-zero sigma is 1): the reference yields NaN or [0.1, 0] depending on
     # fp32 round-off of the shift; we refuse instead

@@ -116,10 +116,22 @@ RULES: tuple[Rule, ...] = (
     # prefix-less files: a bare transformer (ltx-core or diffusers names) and diffusers' text connectors
     Rule("bare-transformer", ("transformer",), "", only=_BARE_TRANSFORMER, renames=DIFFUSERS_TRANSFORMER_RENAMES),
     Rule("diffusers-text-proj", ("text_embeddings",), "text_proj_in.", "feature_extractor.aggregate_embed."),
-    Rule("diffusers-video-text-proj", ("text_embeddings",), "video_text_proj_in.", "feature_extractor.video_aggregate_embed."),
-    Rule("diffusers-audio-text-proj", ("text_embeddings",), "audio_text_proj_in.", "feature_extractor.audio_aggregate_embed."),
-    Rule("bare-video-connector", ("text_embeddings",), "video_connector.", "video_connector.", renames=DIFFUSERS_CONNECTOR_RENAMES),
-    Rule("bare-audio-connector", ("text_embeddings",), "audio_connector.", "audio_connector.", renames=DIFFUSERS_CONNECTOR_RENAMES),
+    Rule(
+        "diffusers-video-text-proj",
+        ("text_embeddings",),
+        "video_text_proj_in.",
+        "feature_extractor.video_aggregate_embed.",
+    ),
+    Rule(
+        "diffusers-audio-text-proj",
+        ("text_embeddings",),
+        "audio_text_proj_in.",
+        "feature_extractor.audio_aggregate_embed.",
+    ),
+    Rule("bare-video-connector", ("text_embeddings",), "video_connector.", "video_connector.",
+         renames=DIFFUSERS_CONNECTOR_RENAMES),
+    Rule("bare-audio-connector", ("text_embeddings",), "audio_connector.", "audio_connector.",
+         renames=DIFFUSERS_CONNECTOR_RENAMES),
 )
 
 

@@ -30,20 +30,29 @@ class ComponentSpec:
         return tuple(rule for rule in RULES if self.name in rule.components)
 
 
-_B = "ltxflow.engine.checkpoint.builders:"
+# Each builder takes the checkpoint's full `config` dict; the modules live with their owners' code.
+_AUDIO = "ltxflow.engine.audio:"
 
 COMPONENTS: dict[str, ComponentSpec] = {
     spec.name: spec
     for spec in (
-        ComponentSpec("transformer", "transformer", _B + "build_transformer", "audio-video diffusion transformer"),
         ComponentSpec(
-            "text_embeddings", "transformer", _B + "build_text_embeddings", "text feature extractor + connectors"
+            "transformer",
+            "transformer",
+            "ltxflow.engine.checkpoint.builders:build_transformer",
+            "audio-video diffusion transformer",
+        ),
+        ComponentSpec(
+            "text_embeddings",
+            "transformer",
+            "ltxflow.engine.text.embeddings:build_text_embeddings",
+            "text feature extractor + connectors",
         ),
         ComponentSpec("video_encoder", "vae", "ltxflow.engine.video_vae.encoder:build_encoder", "video VAE encoder"),
         ComponentSpec("video_decoder", "vae", "ltxflow.engine.video_vae.decoder:build_decoder", "video VAE decoder"),
-        ComponentSpec("audio_encoder", "audio_vae", _B + "build_audio_encoder", "audio VAE encoder"),
-        ComponentSpec("audio_decoder", "audio_vae", _B + "build_audio_decoder", "audio VAE decoder"),
-        ComponentSpec("vocoder", "vocoder", _B + "build_vocoder", "mel -> waveform vocoder"),
+        ComponentSpec("audio_encoder", "audio_vae", _AUDIO + "build_audio_encoder", "audio VAE encoder"),
+        ComponentSpec("audio_decoder", "audio_vae", _AUDIO + "build_audio_decoder", "audio VAE decoder"),
+        ComponentSpec("vocoder", "vocoder", _AUDIO + "build_vocoder", "mel -> waveform vocoder"),
     )
 }
 

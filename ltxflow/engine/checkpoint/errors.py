@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-try:  # the project-wide base class, once the workflow side provides it
-    from ltxflow.errors import LtxflowError as _Base
-except ImportError:  # pragma: no cover - depends on what has landed
-    _Base = ValueError  # type: ignore[misc,assignment]
+from ltxflow.errors import LtxflowError
 
 
-class CheckpointError(_Base):  # type: ignore[valid-type,misc]
+class CheckpointError(LtxflowError):
     """A checkpoint file that cannot be read, routed or loaded; the message names the file and the problem."""

@@ -9,7 +9,7 @@ import torch
 from ltx_core.model.transformer.model_configurator import LTXModelConfigurator
 from torch import nn
 
-from ltxflow.engine.checkpoint import Checkpoint, CheckpointError, load_component
+from ltxflow.engine.checkpoint import COMPONENTS, Checkpoint, CheckpointError, load_component
 from ltxflow.engine.checkpoint.components import resolve_builder
 
 from ._helpers import TINY_CONFIG, official, other_tensors, save, tiny_file, tiny_sd  # noqa: F401
@@ -167,3 +167,8 @@ def test_video_encoder_loads_through_the_registry(tmp_path: Path) -> None:
     loaded = encoder.state_dict()
     assert loaded.keys() == sd.keys() and all(torch.equal(loaded[k], sd[k]) for k in sd)
 
+
+
+@pytest.mark.parametrize("name", ["transformer", "text_embeddings", "video_encoder", "video_decoder"])
+def test_registered_builders_resolve(name: str) -> None:
+    assert callable(resolve_builder(COMPONENTS[name].builder))

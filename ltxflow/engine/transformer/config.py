@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ltxflow.errors import LtxflowError
+
+
+
+class TransformerConfigError(LtxflowError, ValueError):
+    """A checkpoint `transformer` section this implementation cannot build."""
+
+
 # Keys the reference insists on: a checkpoint whose `transformer` section holds any other value describes a model
 # this code does not implement. `None` as expected value means "absent or null".
 _FIXED_VALUES: dict[str, Any] = {
@@ -68,17 +76,17 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         if self.rope_type not in ("split", "interleaved"):
-            raise ValueError(f"transformer.rope_type: {self.rope_type!r} is not 'split' or 'interleaved'")
+            raise TransformerConfigError(f"transformer.rope_type: {self.rope_type!r} is not 'split' or 'interleaved'")
         if self.cross_attention_dim != self.video_dim:
-            raise ValueError(f"transformer.cross_attention_dim: {self.cross_attention_dim} must equal "
+            raise TransformerConfigError(f"transformer.cross_attention_dim: {self.cross_attention_dim} must equal "
                              f"num_attention_heads*attention_head_dim = {self.video_dim}")
         if self.audio_cross_attention_dim != self.audio_dim:
-            raise ValueError(f"transformer.audio_cross_attention_dim: {self.audio_cross_attention_dim} must equal "
+            raise TransformerConfigError(f"transformer.audio_cross_attention_dim: {self.audio_cross_attention_dim} must equal "
                              f"audio_num_attention_heads*audio_attention_head_dim = {self.audio_dim}")
         if not self.caption_proj_before_connector and not self.caption_channels:
-            raise ValueError("transformer.caption_channels: required when caption_proj_before_connector is false")
+            raise TransformerConfigError("transformer.caption_channels: required when caption_proj_before_connector is false")
         if len(self.positional_embedding_max_pos) != 3 or len(self.audio_positional_embedding_max_pos) != 1:
-            raise ValueError("transformer.positional_embedding_max_pos needs 3 entries and "
+            raise TransformerConfigError("transformer.positional_embedding_max_pos needs 3 entries and "
                              "audio_positional_embedding_max_pos 1")
         if self.rope_type == "split":
             for name, width, heads in (("video", self.video_dim, self.num_attention_heads),
@@ -86,7 +94,7 @@ class TransformerConfig:
                                        ("video AV", self.audio_cross_attention_dim, self.num_attention_heads),
                                        ("audio AV", self.audio_cross_attention_dim, self.audio_num_attention_heads)):
                 if width % (2 * heads):
-                    raise ValueError(f"transformer: split RoPE needs the {name} width {width} to split into "
+                    raise TransformerConfigError(f"transformer: split RoPE needs the {name} width {width} to split into "
                                      f"{heads} heads of even width")
 
     # ---------------------------------------------------------------------------------------------- derived sizes
@@ -115,19 +123,19 @@ class TransformerConfig:
     def from_metadata(cls, section: dict[str, Any]) -> TransformerConfig:
         """Build from a checkpoint's `config["transformer"]` dict; unsupported or unknown entries raise."""
         if not isinstance(section, dict):
-            raise ValueError(f"transformer config: expected a dict, got {type(section).__name__}")
+            raise TransformerConfigError(f"transformer config: expected a dict, got {type(section).__name__}")
         for key, expected in _FIXED_VALUES.items():
             actual = section.get(key)
             if actual != expected or (isinstance(expected, bool) and not isinstance(actual, bool)):
-                raise ValueError(f"transformer.{key}: is {actual!r}, only {expected!r} is supported")
+                raise TransformerConfigError(f"transformer.{key}: is {actual!r}, only {expected!r} is supported")
         names = {f.name for f in fields(cls)} - {"double_precision_rope"}
         unknown = sorted(k for k in section if k not in names and k not in _FIXED_VALUES and k not in _NOT_OURS
                          and k != "frequencies_precision" and not k.startswith(_NOT_OURS_PREFIXES))
         if unknown:
-            raise ValueError(f"transformer config: unknown keys {unknown}")
+            raise TransformerConfigError(f"transformer config: unknown keys {unknown}")
         precision = section.get("frequencies_precision", False)
         if precision not in (False, None, "float32", "float64"):
-            raise ValueError(f"transformer.frequencies_precision: {precision!r} is not 'float32' or 'float64'")
+            raise TransformerConfigError(f"transformer.frequencies_precision: {precision!r} is not 'float32' or 'float64'")
         values: dict[str, Any] = {"double_precision_rope": precision == "float64"}
         for f in fields(cls):
             if f.name not in section:
@@ -183,24 +191,24 @@ def _checked(name: str, value: Any, default: Any) -> Any:
         default = 0
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ValueError(f"transformer.{name}: expected true/false, got {value!r}")
+            raise TransformerConfigError(f"transformer.{name}: expected true/false, got {value!r}")
         return value
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in value):
-            raise ValueError(f"transformer.{name}: expected a list of positive integers, got {value!r}")
+            raise TransformerConfigError(f"transformer.{name}: expected a list of positive integers, got {value!r}")
         return tuple(value)
     if isinstance(default, int):
         if name == "caption_channels" and value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"transformer.{name}: expected a positive integer, got {value!r}")
+            raise TransformerConfigError(f"transformer.{name}: expected a positive integer, got {value!r}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"transformer.{name}: expected a positive number, got {value!r}")
+            raise TransformerConfigError(f"transformer.{name}: expected a positive number, got {value!r}")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise ValueError(f"transformer.{name}: expected a string, got {value!r}")
+            raise TransformerConfigError(f"transformer.{name}: expected a string, got {value!r}")
         return value
     raise AssertionError(f"no check for field {name}")

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from ltxflow.errors import LtxflowError
+
+
+class TransformerInputError(LtxflowError, ValueError):
+    """Tensors handed to the transformer with the wrong shapes, or a mismatched call."""
+
 
 @dataclass(frozen=True)
 class ModalityInput:
@@ -22,21 +28,21 @@ class ModalityInput:
 
     def __post_init__(self) -> None:
         if self.latent.ndim != 3:
-            raise ValueError(f"ModalityInput.latent: expected (B, T, C), got {tuple(self.latent.shape)}")
+            raise TransformerInputError(f"ModalityInput.latent: expected (B, T, C), got {tuple(self.latent.shape)}")
         b, t = self.latent.shape[:2]
         if tuple(self.sigma.shape) != (b,):
-            raise ValueError(f"ModalityInput.sigma: expected ({b},), got {tuple(self.sigma.shape)}")
+            raise TransformerInputError(f"ModalityInput.sigma: expected ({b},), got {tuple(self.sigma.shape)}")
         if tuple(self.timesteps.shape) != (b, t):
-            raise ValueError(f"ModalityInput.timesteps: expected ({b}, {t}), got {tuple(self.timesteps.shape)}")
+            raise TransformerInputError(f"ModalityInput.timesteps: expected ({b}, {t}), got {tuple(self.timesteps.shape)}")
         if self.positions.ndim != 4 or self.positions.shape[0] != b or self.positions.shape[2:] != (t, 2):
-            raise ValueError(f"ModalityInput.positions: expected ({b}, n, {t}, 2), got {tuple(self.positions.shape)}")
+            raise TransformerInputError(f"ModalityInput.positions: expected ({b}, n, {t}, 2), got {tuple(self.positions.shape)}")
         if self.context.ndim != 3 or self.context.shape[0] != b:
-            raise ValueError(f"ModalityInput.context: expected ({b}, L, C), got {tuple(self.context.shape)}")
+            raise TransformerInputError(f"ModalityInput.context: expected ({b}, L, C), got {tuple(self.context.shape)}")
         if self.context_mask is not None and (self.context_mask.is_floating_point()
                                               or tuple(self.context_mask.shape) != tuple(self.context.shape[:2])):
-            raise ValueError("ModalityInput.context_mask: expected a bool/int (B, L) mask")
+            raise TransformerInputError("ModalityInput.context_mask: expected a bool/int (B, L) mask")
         if self.attention_mask is not None and tuple(self.attention_mask.shape) != (b, t, t):
-            raise ValueError(f"ModalityInput.attention_mask: expected ({b}, {t}, {t}), "
+            raise TransformerInputError(f"ModalityInput.attention_mask: expected ({b}, {t}, {t}), "
                              f"got {tuple(self.attention_mask.shape)}")
 
 

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ltxflow.engine.transformer.block import AVBlock, BlockSkips, Skip, Stream
 from ltxflow.engine.transformer.config import TransformerConfig
-from ltxflow.engine.transformer.inputs import ModalityInput, Perturbation
+from ltxflow.engine.transformer.inputs import ModalityInput, Perturbation, TransformerInputError
 from ltxflow.engine.transformer.rope import rope_tables
 from ltxflow.engine.transformer.timestep import AdaLNSingle
 
@@ -108,7 +108,7 @@ class LTXTransformer(nn.Module):
         if not c.caption_proj_before_connector:
             context = getattr(self, p + "caption_projection")(context)  # (B, L, D)
         if context.shape[-1] != width:
-            raise ValueError(f"{p or 'video_'}context: width {context.shape[-1]} does not match the model's {width}")
+            raise TransformerInputError(f"{p or 'video_'}context: width {context.shape[-1]} does not match the model's {width}")
         context_bias = None
         if m.context_mask is not None:
             context_bias = (m.context_mask - 1).to(dtype).view(b, 1, 1, -1) * torch.finfo(dtype).max  # (B,1,1,L)
@@ -146,13 +146,13 @@ class LTXTransformer(nn.Module):
         """Velocity for each given modality: (B, T_v, C_out) and (B, T_a, C_audio_out); batch item i uses
         perturbations[i] (None = no perturbation anywhere)."""
         if video is None and audio is None:
-            raise ValueError("LTXTransformer: give video, audio or both")
+            raise TransformerInputError("LTXTransformer: give video, audio or both")
         b = (video or audio).latent.shape[0]
         if video is not None and audio is not None and audio.latent.shape[0] != b:
-            raise ValueError(f"LTXTransformer: video batch {b} != audio batch {audio.latent.shape[0]}")
+            raise TransformerInputError(f"LTXTransformer: video batch {b} != audio batch {audio.latent.shape[0]}")
         perts = list(perturbations) if perturbations is not None else [Perturbation()] * b
         if len(perts) != b:
-            raise ValueError(f"LTXTransformer: {len(perts)} perturbations for a batch of {b}")
+            raise TransformerInputError(f"LTXTransformer: {len(perts)} perturbations for a batch of {b}")
         v = a = v_emb = a_emb = None
         vs = as_ = None
         if video is not None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from ltx_core.model.transformer.model_configurator import LTXModelConfigurator
 
-from ltxflow.engine.transformer import LTXTransformer, TransformerConfig
+from ltxflow.engine.transformer import LTXTransformer, TransformerConfig, TransformerConfigError
 from ltxflow.engine.transformer.flops import block_attention_flops, block_linear_flops, forward_flops
 
 FIXED = {
@@ -96,21 +96,21 @@ def test_to_metadata_round_trips():
     ({"rope_theta": 1e4}, r"unknown keys \['rope_theta'\]"),
 ], ids=lambda v: str(v)[:40])
 def test_rejects_unsupported_sections(change, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(TransformerConfigError, match=message):
         TransformerConfig.from_metadata({**SHIPPED_19B, **change})
 
 
 def test_rejects_missing_fixed_key_like_the_reference():
     section = dict(SHIPPED_19B)
     del section["activation_fn"]
-    with pytest.raises(ValueError, match="transformer.activation_fn: is None"):
+    with pytest.raises(TransformerConfigError, match="transformer.activation_fn: is None"):
         TransformerConfig.from_metadata(section)
 
 
 def test_19b_needs_caption_channels():
     section = dict(SHIPPED_19B)
     del section["caption_channels"]
-    with pytest.raises(ValueError, match="caption_channels"):
+    with pytest.raises(TransformerConfigError, match="caption_channels"):
         TransformerConfig.from_metadata(section)
 
 

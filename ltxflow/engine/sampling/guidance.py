@@ -76,7 +76,8 @@ def guide(x0: dict[Pass, torch.Tensor], params: GuidanceParams) -> torch.Tensor:
     """
     c = x0[Pass.COND]
     pred = c
-    for p, weight in ((Pass.UNCOND, params.cfg - 1), (Pass.PERTURBED, params.stg), (Pass.ISOLATED, params.modality - 1)):
+    terms = ((Pass.UNCOND, params.cfg - 1), (Pass.PERTURBED, params.stg), (Pass.ISOLATED, params.modality - 1))
+    for p, weight in terms:
         if params.needs(p):
             if p not in x0:
                 raise ValueError(f"guidance {params} needs the {p.value} pass, which the denoiser did not return")

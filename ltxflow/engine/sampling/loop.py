@@ -34,7 +34,9 @@ class StepRequest:
 class Denoiser(Protocol):
     """Model wrapper: x0 predictions for every requested pass (in one batched forward or several)."""
 
-    def __call__(self, video: LatentState, audio: LatentState | None, request: StepRequest) -> Mapping[Pass, Prediction]:
+    def __call__(
+        self, video: LatentState, audio: LatentState | None, request: StepRequest
+    ) -> Mapping[Pass, Prediction]:
         """Return {pass: Prediction} for each pass in `request.passes`."""
         ...
 
@@ -69,7 +71,9 @@ def split_passes(y: torch.Tensor, passes: tuple[Pass, ...]) -> dict[Pass, torch.
     return dict(zip(passes, y.chunk(len(passes), dim=0), strict=True))
 
 
-def split_predictions(video: torch.Tensor, audio: torch.Tensor | None, passes: tuple[Pass, ...]) -> dict[Pass, Prediction]:
+def split_predictions(
+    video: torch.Tensor, audio: torch.Tensor | None, passes: tuple[Pass, ...]
+) -> dict[Pass, Prediction]:
     """Split pass-major stacked video/audio x0 (P*B, T, C) into per-pass Predictions."""
     v = split_passes(video, passes)
     a = split_passes(audio, passes) if audio is not None else dict.fromkeys(passes)
@@ -91,7 +95,7 @@ def denoise(
     audio_guidance: GuidanceParams = NO_GUIDANCE,
     callback: Callable[[StepInfo], None] | None = None,
 ) -> tuple[LatentState, LatentState | None]:
-    """Guided flow-matching Euler sampling (Lipman et al. 2023; Karras et al. 2022 Alg. 1) from sigmas[0] to sigmas[-1]."""
+    """Guided flow-matching Euler sampling (Lipman et al. 2023; Karras et al. 2022, Alg. 1) over `sigmas`."""
     if sigmas.ndim != 1 or len(sigmas) < 2:
         raise ValueError(f"sigmas must be a 1-D tensor with at least 2 values, got shape {tuple(sigmas.shape)}")
     a_guidance = audio_guidance if audio is not None else None

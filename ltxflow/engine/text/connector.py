@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from ltxflow.engine.text.config import ConnectorConfig, TextConfig
 from ltxflow.engine.transformer.attention import Attention
 from ltxflow.engine.transformer.block import FeedForward, rms
-from ltxflow.engine.transformer.rope import rope_tables
+from ltxflow.engine.transformer.rope import Rope, rope_tables
 
 
 class ConnectorBlock(nn.Module):
@@ -20,7 +20,7 @@ class ConnectorBlock(nn.Module):
         self.attn1 = Attention(width, width, conn.heads, conn.head_dim, gated=config.gated, eps=config.eps)
         self.ff = FeedForward(width)
 
-    def forward(self, x: Tensor, rope) -> Tensor:  # noqa: ANN001 (a transformer.rope.Rope)
+    def forward(self, x: Tensor, rope: Rope) -> Tensor:
         """(B, T, D) -> (B, T, D)."""
         x = x + self.attn1(rms(x, self.eps), rope=rope)  # (B, T, D) every token attends to every token
         return x + self.ff(rms(x, self.eps))  # (B, T, D)

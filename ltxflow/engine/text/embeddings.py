@@ -21,7 +21,7 @@ CHECKPOINT_PREFIXES = {
 
 
 class TextEmbeddings(nn.Module):
-    """Feature extractor (V1 or V2) + video and audio connectors; keys feature_extractor.*, {video,audio}_connector.*."""
+    """Feature extractor (V1 or V2) + video and audio connectors; keys feature_extractor.*, *_connector.*."""
 
     def __init__(self, config: TextConfig) -> None:
         super().__init__()

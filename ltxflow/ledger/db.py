@@ -1,0 +1,88 @@
+"""Database connections: ledger location → SQLAlchemy engine, SQLite pragmas, write transactions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from ltxflow.ledger.records import LedgerError
+
+LEDGER_ENV = "LTXFLOW_LEDGER"
+DEFAULT_LEDGER_NAME = "ltxflow-ledger.db"
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another process's transaction
+_WRITE = "ltxflow_write"  # execution option: begin the transaction as a writer
+
+
+def default_ledger_location() -> str | Path:
+    """$LTXFLOW_LEDGER (a path or a SQLAlchemy URL) if set, else ./ltxflow-ledger.db."""
+    return os.environ.get(LEDGER_ENV) or Path.cwd() / DEFAULT_LEDGER_NAME
+
+
+def ledger_url(location: str | Path | None) -> URL:
+    """A SQLAlchemy URL from a URL string, a file path, or None (the default location)."""
+    location = default_ledger_location() if location is None else location
+    if isinstance(location, str) and "://" in location:
+        try:
+            return make_url(location)
+        except ArgumentError:
+            raise LedgerError(f"ledger: not a valid database URL: {location!r}") from None
+    path = Path(location).expanduser()
+    if path.is_dir():
+        raise LedgerError(f"ledger: {path} is a folder, expected a database file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return URL.create("sqlite", database=str(path.resolve()))
+
+
+def connect(location: str | Path | None) -> Engine:
+    """An engine for the ledger; SQLite connections get WAL, a busy timeout and foreign keys."""
+    url = ledger_url(location)
+    try:
+        engine = create_engine(url)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise LedgerError(f"ledger: no driver for {url.drivername!r} ({exc})") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
+    """Pragmas on every new connection; transactions begun by us (IMMEDIATE for writers)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 (driver objects)
+        dbapi_conn.isolation_level = None  # the driver stops opening transactions; "begin" below does
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the one writer
+            cursor.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: atomic, fsync at checkpoints
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock up front, so SQLite's busy handler waits for it instead of
+        # failing a read transaction that later tries to write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """One consistent read snapshot."""
+    with engine.connect() as conn, conn.begin():
+        yield conn

@@ -1,0 +1,153 @@
+"""Append-only, named schema migrations, recorded in `_ltxflow_migrations` and applied on every open.
+
+Never edit or reorder a migration that has shipped: add `m003_...` instead. Each migration spells out
+its own tables (it does not reuse the models of `models.py`), so replaying history always builds the
+same schema; a test checks that the models agree with the migrated database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+
+from ltxflow.ledger.records import LedgerError
+
+Migration = Callable[[Connection], None]
+MIGRATIONS_TABLE = "_ltxflow_migrations"
+
+
+# ── Migrations (append only) ────────────────────────────────────────────────────────────────────
+
+
+def m001_initial(conn: Connection) -> None:
+    """Runs, tasks (one row per task id: its latest attempt), their output files and money lines."""
+    md = MetaData()
+    Table(
+        "runs",
+        md,
+        Column("id", Text, primary_key=True),  # ULID: sortable by start time
+        Column("campaign", Text, nullable=False),
+        Column("command", Text, nullable=False),  # "run", ...
+        Column("status", Text, nullable=False),  # running | finished | failed | interrupted
+        Column("planned_tasks", Integer, nullable=False),
+        Column("finished", Integer, nullable=False),  # tasks recorded finished by this run
+        Column("failed", Integer, nullable=False),  # tasks recorded failed by this run
+        Column("skipped", Integer, nullable=False),  # tasks already finished when the run began
+        Column("started_utc", Text, nullable=False),  # ISO 8601
+        Column("finished_utc", Text),
+        Column("duration_ms", BigInteger),
+    )
+    Table(
+        "tasks",
+        md,
+        Column("id", Text, primary_key=True),  # hash of the task record
+        Column("run_id", Text, ForeignKey("runs.id"), nullable=False),  # run of the latest attempt
+        Column("campaign", Text, nullable=False),
+        Column("variant_id", Text, nullable=False),
+        Column("seed", BigInteger, nullable=False),
+        Column("prompt", Text, nullable=False),
+        Column("negative_prompt", Text, nullable=False),
+        Column("settings_json", Text, nullable=False),
+        Column("engine", Text, nullable=False),
+        Column("checkpoint", Text, nullable=False),
+        Column("status", Text, nullable=False),  # finished | failed
+        Column("error", Text),  # the failure, None when finished
+        Column("attempts", Integer, nullable=False),
+        Column("device", Text),  # device of the latest attempt
+        Column("device_seconds", Float, nullable=False),  # summed over all attempts
+        Column("recorded_utc", Text, nullable=False),
+    )
+    Table(
+        "outputs",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("task_id", Text, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+        Column("run_id", Text, ForeignKey("runs.id"), nullable=False),
+        Column("platform", Text, nullable=False),  # preset name, "" for per-clip files
+        Column("kind", Text, nullable=False),
+        Column("path", Text, nullable=False),
+        Column("sha256", Text, nullable=False),
+        Column("bytes", BigInteger, nullable=False),
+        Column("probe_json", Text, nullable=False),
+        Column("spec_ok", Boolean, nullable=False),
+        Column("spec_problems", Text, nullable=False),
+        Column("recorded_utc", Text, nullable=False),
+    )
+    Table(
+        "costs",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("task_id", Text, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+        Column("run_id", Text, ForeignKey("runs.id"), nullable=False),  # kept for every attempt
+        Column("source", Text, nullable=False),
+        Column("description", Text, nullable=False),
+        Column("kind", Text, nullable=False),  # actual | comparison
+        Column("quantity", Float, nullable=False),
+        Column("unit", Text, nullable=False),
+        Column("unit_price", Float, nullable=False),
+        Column("amount", Float, nullable=False),
+        Column("amount_max", Float),
+        Column("currency", Text, nullable=False),
+        Column("recorded_utc", Text, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def m002_lookup_indexes(conn: Connection) -> None:
+    """Indexes for resume (tasks by campaign and status) and for per-task outputs and costs."""
+    conn.execute(text("CREATE INDEX ix_tasks_campaign_status ON tasks (campaign, status)"))
+    conn.execute(text("CREATE INDEX ix_outputs_task_id ON outputs (task_id)"))
+    conn.execute(text("CREATE INDEX ix_costs_task_id ON costs (task_id)"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_lookup_indexes)
+
+
+# ── Applying ────────────────────────────────────────────────────────────────────────────────────
+
+
+def applied_migrations(conn: Connection) -> list[str]:
+    """Names of the migrations already applied, in the order they were applied."""
+    rows = conn.execute(text(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY applied_utc, name"))
+    return [row[0] for row in rows]
+
+
+def apply_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Apply the pending migrations inside the caller's write transaction; return their names."""
+    md = MetaData()
+    Table(
+        MIGRATIONS_TABLE,
+        md,
+        Column("name", Text, primary_key=True),
+        Column("applied_utc", Text, nullable=False),
+    )
+    md.create_all(conn, checkfirst=True)
+    done = set(applied_migrations(conn))
+    unknown = sorted(done - {m.__name__ for m in MIGRATIONS})
+    if unknown:
+        raise LedgerError(f"ledger was written by a newer ltxflow (unknown migrations: {', '.join(unknown)})")
+    applied = []
+    for migration in migrations:
+        if migration.__name__ in done:
+            continue
+        migration(conn)
+        conn.execute(
+            text(f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_utc) VALUES (:name, :at)"),
+            {"name": migration.__name__, "at": datetime.now(UTC).isoformat(timespec="microseconds")},
+        )
+        applied.append(migration.__name__)
+    return applied

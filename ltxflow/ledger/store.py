@@ -1,0 +1,278 @@
+"""The Ledger: runs, tasks, output files and money lines; every write is one transaction.
+
+A task id is the primary key of `tasks`: its row describes the task's latest attempt, so a rerun
+replaces a failure (or an earlier result) and `finished_task_ids` is simply the rows whose status is
+"finished". `attempts` counts the tries and `device_seconds` sums them; output files belong to the
+latest attempt only, while money lines are kept for every attempt (that money was spent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+
+from ltxflow.costs import CURRENCY, CostItem, Usage
+from ltxflow.ledger import db, export, summary
+from ltxflow.ledger.ids import new_ulid
+from ltxflow.ledger.migrations import apply_migrations
+from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TASKS
+from ltxflow.ledger.records import (
+    LedgerError,
+    OutputIn,
+    OutputRecord,
+    RunRecord,
+    RunStatus,
+    SummaryBy,
+    SummaryRow,
+    TaskIn,
+)
+
+_END_STATUSES = ("finished", "failed", "interrupted")
+
+# Statements built once, so SQLAlchemy's compiled cache serves every call.
+_BUMP_RUN = {
+    status: update(RUNS)
+    .where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == "running")
+    .values({status: RUNS.c[status] + 1})
+    for status in ("finished", "failed")
+}
+_UPDATE_TASK = (
+    update(TASKS)
+    .where(TASKS.c.id == bindparam("b_task_id"))
+    .values(
+        attempts=TASKS.c.attempts + 1,
+        device_seconds=TASKS.c.device_seconds + bindparam("b_seconds"),
+    )
+)
+_DELETE_OUTPUTS = delete(OUTPUTS).where(OUTPUTS.c.task_id == bindparam("b_task_id"))
+_INSERT_TASK = insert(TASKS)
+_INSERT_OUTPUTS = insert(OUTPUTS)
+_INSERT_COSTS = insert(COSTS)
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 UTC with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Ledger:
+    """The record of every run, task, output file and cost, in one SQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose database is already migrated; use :meth:`open`."""
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | Path | None = None) -> Ledger:
+        """Open (creating if needed) a ledger: None = $LTXFLOW_LEDGER or ./ltxflow-ledger.db,
+        a path = a SQLite file, a string with "://" = any SQLAlchemy URL. Applies pending migrations."""
+        engine = db.connect(url)
+        try:
+            with db.write_transaction(engine) as conn:
+                apply_migrations(conn)
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ── Runs ────────────────────────────────────────────────────────────────────────────────────
+
+    def start_run(self, campaign: str, command: str, planned_tasks: int, skipped: int = 0) -> str:
+        """Record a run that starts now; `skipped` of its `planned_tasks` were already finished."""
+        if planned_tasks < 0 or not 0 <= skipped <= planned_tasks:
+            raise LedgerError(f"start_run: bad counts planned_tasks={planned_tasks} skipped={skipped}")
+        run_id = new_ulid()
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(
+                insert(RUNS).values(
+                    id=run_id, campaign=campaign, command=command, status="running",
+                    planned_tasks=planned_tasks, finished=0, failed=0, skipped=skipped,
+                    started_utc=utc_now(), finished_utc=None, duration_ms=None,
+                )
+            )  # fmt: skip
+        return run_id
+
+    def finish_run(self, run_id: str, status: RunStatus) -> RunRecord:
+        """Close a run with its final status and return it with its counts."""
+        if status not in _END_STATUSES:
+            raise LedgerError(f"finish_run: status must be one of {', '.join(_END_STATUSES)}, got {status!r}")
+        now = datetime.now(UTC)
+        with db.write_transaction(self.engine) as conn:
+            started = conn.execute(select(RUNS.c.started_utc).where(RUNS.c.id == run_id)).scalar()
+            if started is None:
+                raise LedgerError(f"finish_run: unknown run id {run_id!r}")
+            elapsed_ms = int((now - datetime.fromisoformat(started)).total_seconds() * 1000)
+            conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(status=status, finished_utc=now.isoformat(timespec="microseconds"), duration_ms=elapsed_ms)
+            )
+            return _run_record(conn, run_id)
+
+    def run(self, run_id: str) -> RunRecord:
+        """One run by id."""
+        with db.read_transaction(self.engine) as conn:
+            return _run_record(conn, run_id)
+
+    def runs(self, campaign: str | None = None) -> list[RunRecord]:
+        """Every run (of one campaign), oldest first."""
+        query = select(RUNS).order_by(RUNS.c.id)
+        if campaign is not None:
+            query = query.where(RUNS.c.campaign == campaign)
+        with db.read_transaction(self.engine) as conn:
+            return [_to_run_record(row) for row in conn.execute(query).mappings()]
+
+    # ── Tasks ───────────────────────────────────────────────────────────────────────────────────
+
+    def finished_task_ids(self, campaign: str) -> set[str]:
+        """Ids of the campaign's tasks whose latest attempt finished."""
+        query = select(TASKS.c.id).where(TASKS.c.campaign == campaign, TASKS.c.status == "finished")
+        with db.read_transaction(self.engine) as conn:
+            return set(conn.execute(query).scalars())
+
+    def record_task(
+        self, run_id: str, task: TaskIn, outputs: Sequence[OutputIn], costs: Sequence[CostItem], usage: Usage
+    ) -> None:
+        """Record a finished task, its files and its money lines in one transaction."""
+        for out in outputs:
+            if out.task_id != task.task_id:
+                raise LedgerError(f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.task_id!r}")
+        now = utc_now()
+        with db.write_transaction(self.engine) as conn:
+            _bump_run(conn, run_id, "finished")
+            _write_task(conn, run_id, task, "finished", None, usage, now)
+            _write_outputs(conn, run_id, outputs, now)
+            _write_costs(conn, run_id, task.task_id, costs, now)
+
+    def record_failure(
+        self, run_id: str, task: TaskIn, error: str, usage: Usage | None, costs: Sequence[CostItem] = ()
+    ) -> None:
+        """Record a failed attempt (replacing the task's earlier files) in one transaction."""
+        now = utc_now()
+        with db.write_transaction(self.engine) as conn:
+            _bump_run(conn, run_id, "failed")
+            _write_task(conn, run_id, task, "failed", error, usage, now)
+            _write_costs(conn, run_id, task.task_id, costs, now)
+
+    # ── Reading ─────────────────────────────────────────────────────────────────────────────────
+
+    def spent(self, campaign: str) -> float:
+        """USD actually spent on the campaign so far (every attempt's "actual" cost lines)."""
+        query = (
+            select(func.coalesce(func.sum(COSTS.c.amount), 0.0))
+            .select_from(COSTS.join(TASKS, COSTS.c.task_id == TASKS.c.id))
+            .where(TASKS.c.campaign == campaign, COSTS.c.kind == "actual", COSTS.c.currency == CURRENCY)
+        )
+        with db.read_transaction(self.engine) as conn:
+            return float(conn.execute(query).scalar_one())
+
+    def outputs(self, campaign: str | None = None) -> list[OutputRecord]:
+        """Recorded files (of one campaign), by campaign, variant, seed, platform."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.output_records(conn, campaign)
+
+    def summary(self, by: SummaryBy, campaign: str | None = None) -> list[SummaryRow]:
+        """Counts, device seconds, money and the API comparison range per campaign, variant or platform."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.summarise(conn, by, campaign)
+
+    def export_csv(self, path: Path, campaign: str | None = None) -> Path:
+        """Write one CSV row per output file (atomically) and return the path."""
+        with db.read_transaction(self.engine) as conn:
+            return export.write_csv(conn, Path(path), campaign)
+
+
+# ── Writing helpers (each runs inside the caller's transaction) ────────────────────────────────
+
+
+def _bump_run(conn: Connection, run_id: str, status: str) -> None:
+    """Count one task in the run; refuse unknown or already-closed runs."""
+    if conn.execute(_BUMP_RUN[status], {"b_run_id": run_id}).rowcount == 1:
+        return
+    found = conn.execute(select(RUNS.c.status).where(RUNS.c.id == run_id)).scalar()
+    if found is None:
+        raise LedgerError(f"unknown run id {run_id!r}")
+    raise LedgerError(f"run {run_id} is {found}; start a new run to record tasks")
+
+
+def _write_task(
+    conn: Connection, run_id: str, task: TaskIn, status: str, error: str | None, usage: Usage | None, now: str
+) -> None:
+    """Insert the task row, or overwrite it with this attempt and drop the previous attempt's files."""
+    values = dict(
+        run_id=run_id, campaign=task.campaign, variant_id=task.variant_id, seed=task.seed,
+        prompt=task.prompt, negative_prompt=task.negative_prompt, settings_json=task.settings_json,
+        engine=task.engine, checkpoint=task.checkpoint, status=status, error=error,
+        device=usage.device if usage else None, recorded_utc=now,
+    )  # fmt: skip
+    seconds = usage.device_seconds if usage else 0.0
+    # Keys that name columns become the SET clause of the cached UPDATE statement.
+    updated = conn.execute(_UPDATE_TASK, dict(values, b_task_id=task.task_id, b_seconds=seconds))
+    if updated.rowcount == 0:
+        conn.execute(_INSERT_TASK, dict(values, id=task.task_id, attempts=1, device_seconds=seconds))
+    else:
+        conn.execute(_DELETE_OUTPUTS, {"b_task_id": task.task_id})
+
+
+def _write_outputs(conn: Connection, run_id: str, outputs: Sequence[OutputIn], now: str) -> None:
+    """Insert the attempt's files."""
+    if not outputs:
+        return
+    rows = [
+        dict(
+            task_id=o.task_id, run_id=run_id, platform=o.platform, kind=o.kind, path=o.path,
+            sha256=o.sha256, bytes=o.bytes, probe_json=o.probe_json, spec_ok=o.spec_ok,
+            spec_problems=o.spec_problems, recorded_utc=now,
+        )  # fmt: skip
+        for o in outputs
+    ]
+    conn.execute(_INSERT_OUTPUTS, rows)
+
+
+def _write_costs(conn: Connection, run_id: str, task_id: str, costs: Sequence[CostItem], now: str) -> None:
+    """Insert the attempt's money lines."""
+    if not costs:
+        return
+    rows = [
+        dict(
+            task_id=task_id, run_id=run_id, source=c.source, description=c.description, kind=c.kind,
+            quantity=c.quantity, unit=c.unit, unit_price=c.unit_price, amount=c.amount,
+            amount_max=c.amount_max, currency=c.currency, recorded_utc=now,
+        )  # fmt: skip
+        for c in costs
+    ]
+    conn.execute(_INSERT_COSTS, rows)
+
+
+# ── Reading helpers ─────────────────────────────────────────────────────────────────────────────
+
+
+def _run_record(conn: Connection, run_id: str) -> RunRecord:
+    """The run row as a record, or a clear error."""
+    row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
+    if row is None:
+        raise LedgerError(f"unknown run id {run_id!r}")
+    return _to_run_record(row)
+
+
+def _to_run_record(row) -> RunRecord:  # noqa: ANN001 (a SQLAlchemy RowMapping)
+    """A `runs` row as a RunRecord."""
+    return RunRecord(
+        run_id=row["id"], campaign=row["campaign"], command=row["command"], status=row["status"],
+        planned_tasks=row["planned_tasks"], finished=row["finished"], failed=row["failed"],
+        skipped=row["skipped"], started_utc=row["started_utc"], finished_utc=row["finished_utc"],
+        duration_ms=row["duration_ms"],
+    )  # fmt: skip

@@ -1,0 +1,59 @@
+"""Two processes recording into one SQLite ledger at the same time lose no rows."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+from ltxflow.costs import DEFAULT_RATES, Usage, api_comparisons, device_cost
+from ltxflow.ledger import Ledger, OutputIn, TaskIn
+
+TASKS_PER_PROCESS = 50
+PLATFORMS = ("reels", "shorts", "tiktok")
+
+
+def _writer(path: str, name: str, start, failures) -> None:
+    """Child process: one run of 50 tasks, each with 3 outputs and 4 cost lines."""
+    ledger = Ledger.open(path)  # both children also race to apply the migrations
+    start.wait()
+    run = ledger.start_run("spring", "run", TASKS_PER_PROCESS)
+    usage = Usage(device="cpu", device_seconds=1.0)
+    costs = [device_cost(usage, DEFAULT_RATES), *api_comparisons(usage, DEFAULT_RATES)]
+    try:
+        for i in range(TASKS_PER_PROCESS):
+            task = TaskIn(f"{name}-{i}", "spring", f"{name}-v{i}", i, "p", "", "{}", "fake", "tiny")
+            outputs = [
+                OutputIn(task.task_id, p, "video", f"{name}/{i}-{p}.mp4", "0" * 64, 1, "{}", True, "")
+                for p in PLATFORMS
+            ]
+            ledger.record_task(run, task, outputs, costs, usage)
+        ledger.finish_run(run, "finished")
+    except Exception as exc:  # reported to the parent, which fails the test
+        failures.put(f"{name}: {exc!r}")
+    finally:
+        ledger.close()
+
+
+def test_two_processes_writing_at_once_lose_no_rows(tmp_path):
+    path = tmp_path / "ledger.db"
+    ctx = multiprocessing.get_context("fork")
+    start, failures = ctx.Event(), ctx.Queue()
+    children = [ctx.Process(target=_writer, args=(str(path), name, start, failures)) for name in ("a", "b")]
+    for child in children:
+        child.start()
+    start.set()
+    for child in children:
+        child.join(60)
+    assert [c.exitcode for c in children] == [0, 0]
+    assert failures.empty(), failures.get()
+
+    with sqlite3.connect(path) as conn:
+        count = lambda table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: E731
+        assert count("tasks") == 2 * TASKS_PER_PROCESS
+        assert count("outputs") == 2 * TASKS_PER_PROCESS * len(PLATFORMS)
+        assert count("costs") == 2 * TASKS_PER_PROCESS * 4
+        assert count("_ltxflow_migrations") == 2
+    with Ledger.open(path) as ledger:
+        runs = ledger.runs("spring")
+        assert [(r.status, r.finished) for r in runs] == [("finished", TASKS_PER_PROCESS)] * 2
+        assert len(ledger.finished_task_ids("spring")) == 2 * TASKS_PER_PROCESS

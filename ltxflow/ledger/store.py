@@ -149,7 +149,9 @@ class Ledger:
         """Record a finished task, its files and its money lines in one transaction."""
         for out in outputs:
             if out.task_id != task.task_id:
-                raise LedgerError(f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.task_id!r}")
+                raise LedgerError(
+                    f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.task_id!r}"
+                )
         now = utc_now()
         with db.write_transaction(self.engine) as conn:
             _bump_run(conn, run_id, "finished")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 
+import pytest
+
 from ltxflow.costs import DEFAULT_RATES, Usage, api_comparisons, device_cost
-from ltxflow.ledger import Ledger, OutputIn, TaskIn
+from ltxflow.ledger import Ledger, OutputIn, TaskIn, db
 
 TASKS_PER_PROCESS = 50
 PLATFORMS = ("reels", "shorts", "tiktok")
@@ -57,3 +59,18 @@ def test_two_processes_writing_at_once_lose_no_rows(tmp_path):
         runs = ledger.runs("spring")
         assert [(r.status, r.finished) for r in runs] == [("finished", TASKS_PER_PROCESS)] * 2
         assert len(ledger.finished_task_ids("spring")) == 2 * TASKS_PER_PROCESS
+
+
+def test_a_write_transaction_holds_the_write_lock_from_its_start(ledger, tmp_path):
+    """Writers begin IMMEDIATE: a second writer waits (busy timeout) instead of failing mid-transaction."""
+    with db.write_transaction(ledger.engine):  # no statement run yet
+        other = sqlite3.connect(tmp_path / "ledger.db", timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        assert other.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)  # readers are not blocked
+        other.close()
+    with db.read_transaction(ledger.engine):  # a reader takes no write lock
+        other = sqlite3.connect(tmp_path / "ledger.db", timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        other.close()

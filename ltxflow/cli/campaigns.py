@@ -1,0 +1,143 @@
+"""`init`, `validate`, `plan` and `run`: campaign commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import click
+
+from ltxflow.plan import Plan, plan_campaign
+from ltxflow.scaffold import scaffold_campaign
+
+_campaign_arg = click.argument("campaign", type=click.Path(path_type=Path))
+_ledger_opt = click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL "
+                           "(default $LTXFLOW_LEDGER or ./ltxflow-ledger.db).")  # fmt: skip
+
+
+def _open_ledger(url: str | None):  # noqa: ANN202 (Ledger, imported lazily)
+    from ltxflow.ledger.store import Ledger
+
+    return Ledger.open(url)
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Create a starter campaign in FOLDER (e.g. campaigns/summer-sale)."""
+    for path in scaffold_campaign(folder):
+        click.echo(f"created {path}")
+
+
+@click.command()
+@_campaign_arg
+def validate(campaign: Path) -> None:
+    """Check CAMPAIGN (folder or campaign.toml): TOML, variants, templates, platforms."""
+    result = plan_campaign(campaign)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+    variants = len({t.variant_id for t in result.tasks})
+    click.echo(f"ok: {result.campaign.name}: {variants} variants, {len(result.tasks)} tasks, "
+               f"platforms {', '.join(result.campaign.platforms)}")  # fmt: skip
+
+
+@click.command()
+@_campaign_arg
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@_ledger_opt
+@click.option("--only", multiple=True, help="Only this variant_id (repeatable).")
+@click.option("--limit", type=int, default=None, help="At most N pending tasks.")
+def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...], limit: int | None) -> None:
+    """Show the tasks, platforms and cost estimate of CAMPAIGN without loading an engine."""
+    ledger = _open_ledger(ledger_url) if ledger_url else None
+    try:
+        result = plan_campaign(campaign, ledger=ledger, only=only, limit=limit)
+    finally:
+        if ledger is not None:
+            ledger.close()
+    rows = _plan_rows(result)
+    if fmt == "json":
+        click.echo(json.dumps({"campaign": result.campaign.name, "tasks": rows, "summary": _plan_summary(result)}, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["task_id"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    click.echo(_table(rows))
+    summary = _plan_summary(result)
+    click.echo(f"{summary['tasks']} tasks, {summary['pending']} pending; estimate ${summary['pending_usd']:.2f} "
+               f"(~${summary['usd_per_task']:.4f}/task on {result.campaign.estimate.device}); per-clip APIs "
+               f"${summary['api_low_usd']:.2f}-{summary['api_high_usd']:.2f}")  # fmt: skip
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}")
+
+
+def _plan_rows(result: Plan) -> list[dict[str, object]]:
+    pending = {t.id for t in result.pending}
+    return [
+        {"task_id": t.id, "variant_id": t.variant_id, "seed": t.seed, "platforms": " ".join(t.platforms),
+         "status": "pending" if t.id in pending else ("done" if t.id in result.finished else "later"),
+         "size": f"{t.width}x{t.height}x{t.num_frames}", "prompt": t.prompt}  # fmt: skip
+        for t in result.selected
+    ]
+
+
+def _plan_summary(result: Plan) -> dict[str, object]:
+    n = len(result.pending)
+    return {"tasks": len(result.selected), "pending": n, "usd_per_task": result.estimate.money,
+            "pending_usd": result.pending_money, "spent_usd": result.spent, "budget_usd": result.campaign.budget,
+            "api_low_usd": n * result.estimate.comparison_low, "api_high_usd": n * result.estimate.comparison_high,
+            "warnings": list(result.warnings)}  # fmt: skip
+
+
+def _table(rows: list[dict[str, object]], prompt_width: int = 60) -> str:
+    """Rows as aligned text columns; long prompts cut."""
+    if not rows:
+        return "(no tasks)"
+    cells = [{k: (str(v)[: prompt_width - 3] + "...") if k == "prompt" and len(str(v)) > prompt_width else str(v)
+              for k, v in row.items()} for row in rows]  # fmt: skip
+    widths = {k: max(len(k), *(len(c[k]) for c in cells)) for k in cells[0]}
+    lines = ["  ".join(k.ljust(widths[k]) for k in widths).rstrip()]
+    lines += ["  ".join(c[k].ljust(widths[k]) for k in widths).rstrip() for c in cells]
+    return "\n".join(lines)
+
+
+@click.command()
+@_campaign_arg
+@click.option("--only", multiple=True, help="Only this variant_id (repeatable).")
+@click.option("--limit", type=int, default=None, help="At most N pending tasks.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; generate nothing.")
+@_ledger_opt
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
+@click.option("--device", default=None, help="Engine device (auto, cpu, cuda, cuda:1); default from the campaign.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def run(campaign: Path, only: tuple[str, ...], limit: int | None, dry_run: bool, ledger_url: str | None,
+        out_dir: Path, device: str | None, progress: bool) -> None:  # fmt: skip
+    """Generate, export and record every pending task of CAMPAIGN (resumable)."""
+    from ltxflow.runner import run_campaign
+
+    with _open_ledger(ledger_url) as ledger:
+        result = run_campaign(campaign, ledger=ledger, out_dir=out_dir, only=only, limit=limit, dry_run=dry_run,
+                              device=device, progress=progress)  # fmt: skip
+    if dry_run:
+        for task in result.plan.pending:
+            click.echo(f"would run {task.stem()} ({task.id}) -> {', '.join(task.platforms)}")
+        click.echo(f"dry run: {len(result.plan.pending)} pending tasks")
+        return
+    for stem, error in result.failed:
+        click.echo(f"failed: {stem}: {error}")
+    if result.budget_stop:
+        click.echo(f"budget {result.budget_stop}")
+    record = result.run
+    click.echo(f"{result.plan.campaign.name}: {record.finished} finished, {record.failed} failed, "
+               f"{record.skipped} skipped, {record.pending} not run")  # fmt: skip
+    if result.manifest is not None:
+        click.echo(f"manifest: {result.manifest}")
+    if result.contact_sheet is not None:
+        click.echo(f"contact sheet: {result.contact_sheet}")
+    raise SystemExit(result.exit_code)

@@ -1,0 +1,52 @@
+"""`ledger` and `compare`: read what runs recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ltxflow.campaign import load_campaign
+from ltxflow.errors import LtxflowError
+from ltxflow.report import write_contact_sheet
+
+
+@click.command()
+@click.option("--by", type=click.Choice(["campaign", "variant", "platform"]), default="campaign", show_default=True)
+@click.option("--campaign", default=None, help="Only this campaign (name).")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None, help="Also write every output as CSV.")
+@click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL.")
+def ledger(by: str, campaign: str | None, csv_path: Path | None, ledger_url: str | None) -> None:
+    """Summarise recorded tasks, outputs, device time and money."""
+    from ltxflow.ledger.store import Ledger
+
+    with Ledger.open(ledger_url) as book:
+        rows = book.summary(by, campaign)  # type: ignore[arg-type]
+        if csv_path is not None:
+            book.export_csv(csv_path, campaign)
+    click.echo(f"{'campaign':<20} {by:<20} {'tasks':>5} {'failed':>6} {'outputs':>7} {'device_s':>9} "
+               f"{'usd':>9} {'api_usd':>13}")  # fmt: skip
+    for r in rows:
+        key = r.key if by != "campaign" else r.campaign
+        click.echo(f"{r.campaign:<20} {key or '-':<20} {r.tasks:>5} {r.failed:>6} {r.outputs:>7} "
+                   f"{r.device_seconds:>9.1f} {r.money:>9.4f} {r.comparison_low:>6.2f}-{r.comparison_high:<6.2f}")  # fmt: skip
+    if csv_path is not None:
+        click.echo(f"csv: {csv_path}")
+
+
+@click.command()
+@click.argument("campaign")
+@click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Image to write (default out/<campaign>/compare.png).")  # fmt: skip
+def compare(campaign: str, ledger_url: str | None, out_path: Path | None) -> None:
+    """A contact sheet of every variant's covers of CAMPAIGN (a name or a campaign folder)."""
+    from ltxflow.ledger.store import Ledger
+
+    name = load_campaign(campaign).name if Path(campaign).exists() else campaign
+    path = out_path or Path("out") / name / "compare.png"
+    with Ledger.open(ledger_url) as book:
+        written = write_contact_sheet(book, name, path)
+    if written is None:
+        raise LtxflowError(f"{name}: the ledger holds no covers for this campaign; run it first")
+    click.echo(f"contact sheet: {written}")

@@ -86,7 +86,7 @@ class Campaign:
 def campaign_file(target: Path | str) -> Path:
     """The campaign.toml of a folder, or the file itself."""
     target = Path(target)
-    return target / CAMPAIGN_FILE if target.is_dir() else target
+    return target / CAMPAIGN_FILE if target.is_dir() or target.suffix != ".toml" else target
 
 
 def load_campaign(target: Path | str) -> Campaign:

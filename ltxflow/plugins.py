@@ -7,7 +7,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +25,7 @@ DIR_ENV = "LTXFLOW_PLUGINS_DIR"  # folder of local plugin modules; default ./plu
 # Built-ins load through the same pm.register path as any plugin; the lead adds them as entry points too.
 DEFAULT_PLUGINS = ("brand_audio", "costs", "filters", "presets")
 
-pm = pluggy.PluginManager("ltxflow")
+pm = pluggy.PluginManager("ltxflow")  # the shared manager; see new_plugin_manager() for a fresh one
 pm.add_hookspecs(hookspecs)
 _loaded = False
 
@@ -36,15 +36,27 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+def new_plugin_manager() -> pluggy.PluginManager:
+    """An empty manager that knows ltxflow's hook specs."""
+    manager = pluggy.PluginManager("ltxflow")
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
 def load_plugins(plugins_dir: Path | str | None = None) -> None:
-    """Load built-in, installed and local plugins once; later calls do nothing."""
+    """Load built-in, installed and local plugins into the shared manager once; later calls do nothing."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    if os.environ.get(TRACE_ENV):
-        pm.add_hookcall_monitoring(_trace_before, _trace_after)
-    allow = _allow_list()
+    load_into(pm, plugins_dir, os.environ)
+
+
+def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env: Mapping[str, str]) -> None:
+    """Register built-ins, entry points (allow-listed by $LTXFLOW_LOAD_PLUGINS) and the local plugins folder."""
+    if env.get(TRACE_ENV):
+        manager.add_hookcall_monitoring(_trace_before, _trace_after)
+    allow = _allow_list(env)
     for name in DEFAULT_PLUGINS:
         try:
             module = importlib.import_module(f"ltxflow.default_plugins.{name}")
@@ -52,8 +64,8 @@ def load_plugins(plugins_dir: Path | str | None = None) -> None:
             if exc.name != f"ltxflow.default_plugins.{name}":
                 raise
             continue  # a built-in not written yet
-        if not pm.is_registered(module):
-            pm.register(module, name=f"ltxflow.{name}")
+        if not manager.is_registered(module):
+            manager.register(module, name=f"ltxflow.{name}")
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         builtin = entry.value.startswith("ltxflow.default_plugins.")
         if not builtin and allow is not None and entry.name not in allow:
@@ -62,19 +74,20 @@ def load_plugins(plugins_dir: Path | str | None = None) -> None:
             module = entry.load()
         except Exception as exc:
             raise PluginError(f"plugin {entry.name!r} ({entry.value}): failed to load: {exc}") from None
-        if not pm.is_registered(module) and pm.get_plugin(entry.name) is None:
-            pm.register(module, name=f"ltxflow.{entry.name}" if builtin else entry.name)
-    folder = Path(plugins_dir or os.environ.get(DIR_ENV) or "plugins")
+        if not manager.is_registered(module) and manager.get_plugin(entry.name) is None:
+            manager.register(module, name=f"ltxflow.{entry.name}" if builtin else entry.name)
+    folder = Path(plugins_dir or env.get(DIR_ENV) or "plugins")
     if folder.is_dir():
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_") and (allow is None or path.stem in allow):
-                load_local_plugin(path)
+                load_local_plugin(path, manager)
 
 
-def load_local_plugin(path: Path) -> ModuleType:
+def load_local_plugin(path: Path, manager: pluggy.PluginManager | None = None) -> ModuleType:
     """Import a plain module file and register it as plugin `local:<stem>`."""
+    manager = pm if manager is None else manager
     name = f"local:{path.stem}"
-    existing = pm.get_plugin(name)
+    existing = manager.get_plugin(name)
     if existing is not None:
         return existing
     spec = importlib.util.spec_from_file_location(f"ltxflow_local_plugins.{path.stem}", path)
@@ -83,15 +96,15 @@ def load_local_plugin(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-        pm.register(module, name=name)
+        manager.register(module, name=name)
     except Exception as exc:
         raise PluginError(f"{path}: local plugin failed to load: {type(exc).__name__}: {exc}") from None
     return module
 
 
-def _allow_list() -> set[str] | None:
+def _allow_list(env: Mapping[str, str]) -> set[str] | None:
     """Names in $LTXFLOW_LOAD_PLUGINS, or None when unset (load all)."""
-    value = os.environ.get(LOAD_ENV)
+    value = env.get(LOAD_ENV)
     if value is None:
         return None
     return {name.strip() for name in value.split(",") if name.strip()}
@@ -122,9 +135,11 @@ class Registration:
     item: Any
 
 
-def _collect(hook_name: str, kind: str, name_of: Callable[..., str]) -> dict[str, Registration]:
+def _collect(
+    hook_name: str, kind: str, name_of: Callable[..., str], manager: pluggy.PluginManager | None
+) -> dict[str, Registration]:
     """Call a register-callback hook once per plugin; refuse a name two plugins both claim."""
-    manager = get_plugin_manager()
+    manager = get_plugin_manager() if manager is None else manager
     caller = getattr(manager.hook, hook_name)
     found: dict[str, Registration] = {}
     for impl in reversed(caller.get_hookimpls()):  # registration order
@@ -141,26 +156,26 @@ def _collect(hook_name: str, kind: str, name_of: Callable[..., str]) -> dict[str
     return found
 
 
-def engines() -> dict[str, Registration]:
+def engines(manager: pluggy.PluginManager | None = None) -> dict[str, Registration]:
     """Engine factories by name."""
-    return _collect("register_engines", "engine", lambda name, factory: name)
+    return _collect("register_engines", "engine", lambda name, factory: name, manager)
 
 
-def presets() -> dict[str, Registration]:
+def presets(manager: pluggy.PluginManager | None = None) -> dict[str, Registration]:
     """Export presets by name."""
-    return _collect("register_export_presets", "preset", lambda preset: preset.name)
+    return _collect("register_export_presets", "preset", lambda preset: preset.name, manager)
 
 
-def template_filters() -> dict[str, Registration]:
+def template_filters(manager: pluggy.PluginManager | None = None) -> dict[str, Registration]:
     """Jinja template filters by name."""
-    return _collect("register_template_filters", "filter", lambda name, function: name)
+    return _collect("register_template_filters", "filter", lambda name, function: name, manager)
 
 
-def describe_plugins() -> list[tuple[str, list[str]]]:
+def describe_plugins(manager: pluggy.PluginManager | None = None) -> list[tuple[str, list[str]]]:
     """Every plugin with its hooks and what it registered: [(plugin name, [lines])]."""
-    manager = get_plugin_manager()
+    manager = get_plugin_manager() if manager is None else manager
     registered: dict[str, list[str]] = {}
-    for registry in (engines(), presets(), template_filters()):
+    for registry in (engines(manager), presets(manager), template_filters(manager)):
         for reg in registry.values():
             registered.setdefault(reg.plugin, []).append(f"{reg.kind} {reg.name}")
     out = []

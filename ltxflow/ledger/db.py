@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +63,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode = WAL")  # readers never block the one writer
+            _use_wal(cursor)  # readers never block the one writer
             cursor.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: atomic, fsync at checkpoints
         cursor.close()
 
@@ -70,6 +72,20 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         # A writer takes the write lock up front, so SQLite's busy handler waits for it instead of
         # failing a read transaction that later tries to write.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def _use_wal(cursor) -> None:  # noqa: ANN001 (a driver cursor)
+    """Switch the file to WAL once; retry while another process holds the lock that switch needs."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")  # the busy handler does not cover this switch
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextmanager

@@ -142,7 +142,7 @@ def _collect(
     manager = get_plugin_manager() if manager is None else manager
     caller = getattr(manager.hook, hook_name)
     found: dict[str, Registration] = {}
-    for impl in reversed(caller.get_hookimpls()):  # registration order
+    for impl in caller.get_hookimpls():  # registration order (trylast first, tryfirst last)
         plugin = impl.plugin_name
 
         def register(*args: Any, _plugin: str = plugin) -> None:

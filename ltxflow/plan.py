@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,29 +157,36 @@ def plan_campaign(
     campaign = target if isinstance(target, Campaign) else load_campaign(target)
     found_presets = resolve_presets(campaign)
     tasks = build_tasks(campaign)
-    warnings = []
-    if campaign.generation.engine not in engines():
-        warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
+    estimate = estimate_task_cost(
+        Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
+    )
+    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, ())
+    return select(base, ledger=ledger, only=only, limit=limit)
+
+
+def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = (), limit: int | None = None) -> Plan:
+    """The plan's tasks narrowed by --only, minus those the ledger has finished, cut to --limit."""
+    campaign, tasks = plan.campaign, plan.tasks
     only = tuple(only)
     ids = {t.variant_id for t in tasks}
     for variant_id in only:
         if variant_id not in ids:
             raise VariantsError(f"{campaign.variants}: --only {variant_id!r}: no such variant_id")
-    selected = tuple(t for t in tasks if not only or t.variant_id in only)
     if limit is not None and limit < 0:
         raise LtxflowError(f"--limit must be >= 0, got {limit}")
+    selected = tuple(t for t in tasks if not only or t.variant_id in only)
     finished = frozenset(ledger.finished_task_ids(campaign.name)) if ledger is not None else frozenset()
     pending = [t for t in selected if t.id not in finished]
     if limit is not None:
         pending = pending[:limit]
     spent = ledger.spent(campaign.name) if ledger is not None else 0.0
-    estimate = estimate_task_cost(
-        Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
-    )
-    plan = Plan(campaign, tuple(tasks), selected, tuple(pending), finished, estimate, spent, found_presets, ())
+    warnings = []
+    if campaign.generation.engine not in engines():
+        warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
+    plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=())
     if plan.over_budget:
         warnings.append(
-            f"budget: {len(pending)} pending tasks at ~${estimate.money:.4f} each (${plan.pending_money:.2f}) "
+            f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} each (${plan.pending_money:.2f}) "
             f"+ ${spent:.2f} spent exceed the ${campaign.budget:.2f} budget"
         )
-    return Plan(campaign, tuple(tasks), selected, tuple(pending), finished, estimate, spent, found_presets, tuple(warnings))
+    return replace(plan, warnings=tuple(warnings))

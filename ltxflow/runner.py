@@ -18,14 +18,14 @@ from ltxflow.campaign import Campaign
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
 from ltxflow.errors import BudgetError, CampaignError
-from ltxflow.plan import Plan, plan_campaign
+from ltxflow.ledger.store import Ledger
+from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager
 from ltxflow.report import write_contact_sheet, write_manifest_csv
 from ltxflow.tasks import Task, safe_name
 
 if TYPE_CHECKING:
     from ltxflow.ledger.records import OutputIn, RunRecord, TaskIn
-    from ltxflow.ledger.store import Ledger
 
 MANIFEST_NAME = "manifest.csv"
 CONTACT_SHEET_NAME = "contact_sheet.png"
@@ -52,7 +52,7 @@ class RunResult:
 def run_campaign(
     target: Campaign | Path | str,
     *,
-    ledger: Ledger,
+    ledger: Ledger | Path | str | None,
     out_dir: Path | str,
     only: Iterable[str] = (),
     limit: int | None = None,
@@ -60,16 +60,31 @@ def run_campaign(
     device: str | None = None,
     progress: bool = True,
 ) -> RunResult:
-    """Generate, export and record every pending task of a campaign; failures are recorded and skipped over."""
-    plan = plan_campaign(target, ledger=ledger, only=only, limit=limit)
+    """Generate, export and record every pending task of a campaign; failures are recorded and skipped over.
+
+    `ledger` is an open Ledger, or a URL/path/None (the default ledger) opened only once the campaign
+    has validated, so bad input writes nothing.
+    """
+    plan = plan_campaign(target, only=only, limit=limit)  # validates everything before the ledger is touched
+    campaign = plan.campaign
+    registered = engines()
+    engine_name = campaign.generation.engine
+    if engine_name not in registered and not dry_run:
+        known = ", ".join(sorted(registered)) or "none registered"
+        raise CampaignError(f"{campaign.path}: generation.engine: {engine_name!r} is not a registered engine (known: {known})")
+    if isinstance(ledger, Ledger):
+        return _run(select(plan, ledger=ledger, only=only, limit=limit), ledger, out_dir, dry_run, device, progress)
+    with Ledger.open(ledger) as book:
+        return _run(select(plan, ledger=book, only=only, limit=limit), book, out_dir, dry_run, device, progress)
+
+
+def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device: str | None, progress: bool) -> RunResult:
+    """The run proper, on a plan that knows the ledger's finished tasks."""
     if dry_run:
         return RunResult(plan, None, 0, ())
     campaign = plan.campaign
     registered = engines()
     engine_name = campaign.generation.engine
-    if engine_name not in registered:
-        known = ", ".join(sorted(registered)) or "none registered"
-        raise CampaignError(f"{campaign.path}: generation.engine: {engine_name!r} is not a registered engine (known: {known})")
     if plan.over_budget:
         raise BudgetError(f"{campaign.path}: budget: {plan.warnings[-1].removeprefix('budget: ')}")
     out = Path(out_dir).absolute() / safe_name(campaign.name)

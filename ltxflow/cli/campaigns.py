@@ -121,9 +121,8 @@ def run(campaign: Path, only: tuple[str, ...], limit: int | None, dry_run: bool,
     """Generate, export and record every pending task of CAMPAIGN (resumable)."""
     from ltxflow.runner import run_campaign
 
-    with _open_ledger(ledger_url) as ledger:
-        result = run_campaign(campaign, ledger=ledger, out_dir=out_dir, only=only, limit=limit, dry_run=dry_run,
-                              device=device, progress=progress)  # fmt: skip
+    result = run_campaign(campaign, ledger=ledger_url, out_dir=out_dir, only=only, limit=limit, dry_run=dry_run,
+                          device=device, progress=progress)  # fmt: skip
     if dry_run:
         for task in result.plan.pending:
             click.echo(f"would run {task.stem()} ({task.id}) -> {', '.join(task.platforms)}")

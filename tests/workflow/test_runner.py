@@ -1,0 +1,174 @@
+"""The runner: one engine per run, export per platform, record per task, resume, failures, interrupts, budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from ltxflow.campaign import load_campaign
+from ltxflow.costs import CostItem
+from ltxflow.errors import BudgetError, CampaignError
+from ltxflow.hookspecs import hookimpl
+from ltxflow.ledger.store import Ledger
+from ltxflow.runner import run_campaign
+
+SMALL = 'width = 144\nheight = 256\nx264_preset = "ultrafast"\nmin_seconds = 0'
+PLATFORMS = f'[export.reels]\n{SMALL}\n[export.tiktok]\n{SMALL}\n'
+
+
+@pytest.fixture
+def campaign(make_campaign, toml):
+    """A two-variant campaign delivered to small Reels and TikTok versions."""
+    return make_campaign(toml(platforms='["reels", "tiktok"]', extra=PLATFORMS))
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger.open(tmp_path / "ledger.db") as book:
+        yield book
+
+
+def _files(out):
+    return sorted(p.name for p in (out / "spring").iterdir()) if (out / "spring").exists() else []
+
+
+def _run(campaign, ledger, out, **options):
+    return run_campaign(campaign, ledger=ledger, out_dir=out, progress=False, **options)
+
+
+def test_run_exports_records_and_rerun_skips(campaign, ledger, tmp_path, fake_engine):
+    out = tmp_path / "out"
+    result = _run(campaign, ledger, out)
+    assert result.exit_code == 0 and result.finished == 2
+    assert fake_engine.built == 1 and fake_engine.closed == 1  # one resident engine for the run
+    names = _files(out)
+    for variant in ("alpha", "beta"):
+        assert f"spring__{variant}__s1.wav" in names
+        assert f"spring__{variant}__s1__reels.mp4" in names and f"spring__{variant}__s1__tiktok.mp4" in names
+    assert "manifest.csv" in names and not [n for n in names if n.endswith((".tmp", ".part"))]
+    outputs = ledger.outputs("spring")
+    assert {o.platform for o in outputs} == {"", "reels", "tiktok"}
+    assert all(o.bytes > 0 and len(o.sha256) == 64 for o in outputs)
+    assert result.run.status == "finished" and result.run.finished == 2
+    again = _run(campaign, ledger, out)
+    assert again.finished == 0 and again.run.skipped == 2 and fake_engine.built == 1  # no engine needed
+
+
+def test_failing_task_is_recorded_and_the_run_goes_on(campaign, ledger, tmp_path, fake_engine):
+    out = tmp_path / "out"
+    fake_engine.fail = {"alpha"}
+    result = _run(campaign, ledger, out)
+    assert result.exit_code == 1
+    assert result.failed == (("spring__alpha__s1", "RuntimeError: out of memory on alpha"),)
+    assert result.run.status == "failed" and (result.run.finished, result.run.failed) == (1, 1)
+    assert not [n for n in _files(out) if "alpha" in n]
+    assert [r.failed for r in ledger.summary("variant", "spring") if r.key == "alpha"] == [1]
+    fake_engine.fail = set()
+    rerun = _run(campaign, ledger, out)
+    assert rerun.exit_code == 0 and rerun.finished == 1 and rerun.run.skipped == 1
+
+
+def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, ledger, tmp_path, fake_engine, monkeypatch):
+    import ltxflow.export as export
+
+    out = tmp_path / "out"
+    real_deliver = export.deliver
+    calls = []
+
+    def deliver_then_ctrl_c(clip, preset, out_dir, stem, **kw):
+        calls.append(stem)
+        if len(calls) == 4:  # beta's second platform: beta's wav and reels file already exist
+            raise KeyboardInterrupt
+        return real_deliver(clip, preset, out_dir, stem, **kw)
+
+    monkeypatch.setattr(export, "deliver", deliver_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        _run(campaign, ledger, out)
+    assert not [n for n in _files(out) if "beta" in n]  # beta's finished files were removed
+    assert len([n for n in _files(out) if "alpha" in n]) == 3
+    assert len(ledger.finished_task_ids("spring")) == 1
+    assert {o.variant_id for o in ledger.outputs("spring")} == {"alpha"}
+    assert ledger.runs("spring")[-1].status == "interrupted" and fake_engine.closed == 1
+    monkeypatch.setattr(export, "deliver", real_deliver)
+    rerun = _run(campaign, ledger, out)
+    assert rerun.finished == 1 and len(ledger.finished_task_ids("spring")) == 2
+    assert len([n for n in _files(out) if "beta" in n]) == 3
+
+
+def test_only_limit_and_dry_run(campaign, ledger, tmp_path, fake_engine):
+    out = tmp_path / "out"
+    dry = _run(campaign, ledger, out, dry_run=True)
+    assert [t.variant_id for t in dry.plan.pending] == ["alpha", "beta"] and dry.run is None
+    assert fake_engine.built == 0 and not out.exists() and ledger.runs() == []
+    only = _run(campaign, ledger, out, only=["beta"])
+    assert only.finished == 1 and {o.variant_id for o in ledger.outputs("spring")} == {"beta"}
+    limited = _run(campaign, ledger, out, limit=0)
+    assert limited.finished == 0 and limited.run.pending == 0
+    rest = _run(campaign, ledger, out, limit=5)
+    assert rest.finished == 1 and rest.run.skipped == 1
+    with pytest.raises(Exception, match=r"--only 'gamma': no such variant_id"):
+        _run(campaign, ledger, out, only=["gamma"])
+
+
+def test_budget_refuses_up_front_and_stops_mid_run(make_campaign, toml, ledger, tmp_path, fake_engine, pm):
+    out = tmp_path / "out"
+    pricey = make_campaign(toml(platforms='["reels"]', extra=f"budget = 0.01\n[estimate]\ndevice = 'H100'\n"
+                                f"seconds_per_task = 3600\n[export.reels]\n{SMALL}"))  # fmt: skip
+    with pytest.raises(BudgetError, match=r"campaign.toml: budget: 2 pending tasks"):
+        _run(pricey, ledger, out)
+    assert not out.exists() and ledger.runs() == []
+
+    class Surcharge:
+        @hookimpl
+        def cost_items(self, task, usage):
+            return [CostItem("render-farm", "flat fee", "actual", 1, "task", 1.0, 1.0)]
+
+    pm.register(Surcharge(), name="surcharge")
+    try:
+        cheap = make_campaign(toml(platforms='["reels"]', extra=f"budget = 0.5\n[estimate]\nseconds_per_task = 0.001\n"
+                                   f"device = 'cpu'\n[export.reels]\n{SMALL}"))  # fmt: skip
+        result = _run(cheap, ledger, out)
+    finally:
+        pm.unregister(name="surcharge")
+    assert result.finished == 1 and result.exit_code == 1 and "exceed the $0.50 budget" in result.budget_stop
+    assert ledger.spent("spring") >= 1.0
+
+
+def test_unknown_engine_is_bad_input(make_campaign, toml, ledger, tmp_path):
+    folder = make_campaign(toml(platforms='["reels"]').replace('engine = "fake"', 'engine = "nope"'))
+    with pytest.raises(CampaignError, match=r"generation.engine: 'nope' is not a registered engine"):
+        _run(folder, ledger, tmp_path / "out")
+    assert load_campaign(folder).generation.engine == "nope"
+
+
+def test_hook_task_finished(campaign, ledger, tmp_path, fake_engine, pm):
+    seen = []
+
+    class Notify:
+        @hookimpl
+        def task_finished(self, task, outputs):
+            seen.append((task.variant_id, sorted((o.platform, o.kind) for o in outputs)))
+
+    pm.register(Notify(), name="notify")
+    try:
+        _run(campaign, ledger, tmp_path / "out", only=["alpha"])
+    finally:
+        pm.unregister(name="notify")
+    assert len(seen) == 1 and seen[0][0] == "alpha"
+    assert ("reels", "video") in seen[0][1] and ("tiktok", "video") in seen[0][1]
+
+
+def test_hook_run_finished(campaign, ledger, tmp_path, fake_engine, pm):
+    runs = []
+
+    class Notify:
+        @hookimpl
+        def run_finished(self, run):
+            runs.append(run)
+
+    pm.register(Notify(), name="notify")
+    fake_engine.fail = {"beta"}
+    try:
+        _run(campaign, ledger, tmp_path / "out")
+    finally:
+        pm.unregister(name="notify")
+    assert [(r.status, r.finished, r.failed) for r in runs] == [("failed", 1, 1)]

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from ltxflow.engine.transformer.attention import Attention
 from ltxflow.engine.transformer.config import TransformerConfig
+from ltxflow.engine.transformer.ops import EAGER_OPS, BlockOps, ada_row
 from ltxflow.engine.transformer.rope import Rope
 
 # Rows of a block's main modulation table (K = 6, or 9 with cross-attention AdaLN).
@@ -55,13 +56,6 @@ def rms(x: Tensor, eps: float) -> Tensor:
     return nn.functional.rms_norm(x, (x.shape[-1],), eps=eps)
 
 
-def table_rows(table: Tensor, params: Tensor, rows: slice) -> tuple[Tensor, ...]:
-    """Rows of (table (K, D) + params (B, T', K*D) viewed (B, T', K, D)), each (B, T', D)."""
-    b, t, _ = params.shape
-    summed = table[rows][None, None].to(params.dtype) + params.view(b, t, table.shape[0], -1)[:, :, rows]
-    return summed.unbind(2)
-
-
 class _ProjIn(nn.Module):
     """Holds the expanding linear under the checkpoint's `net.0.proj` name."""
 
@@ -76,10 +70,11 @@ class FeedForward(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.net = nn.ModuleList([_ProjIn(dim), nn.Identity(), nn.Linear(4 * dim, dim)])
+        self.ops: BlockOps = EAGER_OPS
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, D) -> (B, T, D)."""
-        return self.net[2](nn.functional.gelu(self.net[0].proj(x), approximate="tanh"))
+        return self.net[2](self.ops.gelu(self.net[0].proj(x)))  # (B, T, 4D) hidden
 
 
 class AVBlock(nn.Module):
@@ -90,6 +85,7 @@ class AVBlock(nn.Module):
         c = config
         dv, da, eps, gated = c.video_dim, c.audio_dim, c.norm_eps, c.apply_gated_attention
         self.eps, self.adaln_text = eps, c.cross_attention_adaln
+        self.ops: BlockOps = EAGER_OPS
         hv, dhv, ha, dha = c.num_attention_heads, c.attention_head_dim, c.audio_num_attention_heads, \
             c.audio_attention_head_dim
         self.attn1 = Attention(dv, dv, hv, dhv, gated=gated, eps=eps)
@@ -113,26 +109,26 @@ class AVBlock(nn.Module):
     def _attend_self_and_text(self, x: Tensor, s: Stream, attn1: Attention, attn2: Attention, table: Tensor,
                               prompt_table: Tensor | None, skip: Skip) -> Tensor:
         """Self-attention then text cross-attention with their residuals; x (B, T, D)."""
-        shift, scale, gate = table_rows(table, s.ada, slice(SHIFT_MSA, GATE_MSA + 1))  # (B, T, D) each
-        h = rms(x, self.eps) * (1 + scale) + shift  # (B, T, D)
-        x = x + attn1(h, rope=s.rope, mask=s.self_bias, keep=skip.keep, skip_qk=skip.all) * gate  # (B, T, D)
+        op = self.ops
+        h = op.modulate(x, table, s.ada, SHIFT_MSA, SCALE_MSA, self.eps)  # (B, T, D)
+        y = attn1(h, rope=s.rope, mask=s.self_bias, keep=skip.keep, skip_qk=skip.all)  # (B, T, D)
+        x = op.gated_add(x, y, table, s.ada, GATE_MSA)  # (B, T, D)
         if not self.adaln_text:
             return x + attn2(rms(x, self.eps), s.context, mask=s.context_bias)  # (B, T, D)
-        shift_q, scale_q, gate_q = table_rows(table, s.ada, slice(SHIFT_Q, GATE_CA + 1))  # (B, T, D) each
-        shift_kv, scale_kv = table_rows(prompt_table, s.prompt_ada, slice(0, 2))  # (B, 1, D) each
-        h = rms(x, self.eps) * (1 + scale_q) + shift_q  # (B, T, D)
+        h = op.modulate(x, table, s.ada, SHIFT_Q, SCALE_Q, self.eps)  # (B, T, D)
+        shift_kv, scale_kv = (ada_row(prompt_table, s.prompt_ada, r) for r in (0, 1))  # (B, 1, D) each
         ctx = s.context * (1 + scale_kv) + shift_kv  # (B, L, D)
-        return x + attn2(h, ctx, mask=s.context_bias) * gate_q  # (B, T, D)
+        return op.gated_add(x, attn2(h, ctx, mask=s.context_bias), table, s.ada, GATE_CA)  # (B, T, D)
 
     def _feed_forward(self, x: Tensor, s: Stream, ff: FeedForward, table: Tensor) -> Tensor:
         """Modulated feed-forward with its residual; x (B, T, D)."""
-        shift, scale, gate = table_rows(table, s.ada, slice(SHIFT_MLP, GATE_MLP + 1))  # (B, T, D) each
-        return x + ff(rms(x, self.eps) * (1 + scale) + shift) * gate  # (B, T, D)
+        h = self.ops.modulate(x, table, s.ada, SHIFT_MLP, SCALE_MLP, self.eps)  # (B, T, D)
+        return self.ops.gated_add(x, ff(h), table, s.ada, GATE_MLP)  # (B, T, D)
 
     def _av_modulation(self, table: Tensor, s: Stream, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
         """(scale, shift) for one AV direction and this stream's gate, each (B, 1, D)."""
-        scale, shift = table_rows(table[:AV_GATE], s.cross_ada, rows)
-        (gate,) = table_rows(table[AV_GATE:], s.cross_gate, slice(0, 1))
+        scale, shift = (ada_row(table[:AV_GATE], s.cross_ada, r) for r in range(rows.start, rows.stop))
+        gate = ada_row(table[AV_GATE:], s.cross_gate, 0)
         return scale, shift, gate
 
     # ------------------------------------------------------------------------------------------- forward

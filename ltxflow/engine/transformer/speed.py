@@ -1,0 +1,87 @@
+"""Inference speed settings for LTXTransformer, applied in place after the weights are loaded and on their device.
+
+Defaults are the optimisations that compute the same function (results differ from the plain path only by
+rounding): cuDNN attention first, packed q|k|v and k|v projections, and (on CUDA) compiled elementwise ops.
+FP8 linear layers change the function (quantisation) and are opt-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.attention import SDPBackend
+
+from ltxflow.engine.transformer.attention import Attention
+from ltxflow.engine.transformer.block import AVBlock, FeedForward
+from ltxflow.engine.transformer.fp8 import Fp8Linear, quantize_rows
+from ltxflow.engine.transformer.ops import compiled_ops
+
+BACKENDS = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
+
+
+@dataclass(frozen=True)
+class SpeedOptions:
+    """Which inference optimisations `prepare_for_speed_` applies."""
+
+    attention: tuple[str, ...] = ("cudnn", "flash", "efficient", "math")  # SDPA backends, best first; () = torch's
+    fuse_projections: bool = True  # one GEMM for self-attention q|k|v and for cross-attention k|v
+    compile: bool = True  # torch.compile the elementwise ops (CUDA only; ignored on CPU)
+    fp8: bool = False  # row-wise FP8 for the video-token linear layers of every block (approximate)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.attention if name not in BACKENDS]
+        if unknown:
+            raise ValueError(f"SpeedOptions.attention: unknown backend(s) {unknown}; choose from {sorted(BACKENDS)}")
+
+
+PLAIN = SpeedOptions(attention=(), fuse_projections=False, compile=False)  # the reference-identical path
+
+
+@torch.no_grad()
+def prepare_for_speed_(model: nn.Module, options: SpeedOptions = SpeedOptions()) -> nn.Module:
+    """Apply `options` to a loaded LTXTransformer in place (call once, after moving it to its device)."""
+    on_cuda = next(model.parameters()).is_cuda
+    backends = tuple(BACKENDS[name] for name in options.attention)
+    ops = compiled_ops() if options.compile and on_cuda else None
+    for name, module in model.named_modules():
+        if isinstance(module, Attention):
+            module.backends = backends
+            if options.fuse_projections and module.packed is None:
+                _pack(module, self_attn=name.endswith("attn1"))
+        if ops is not None and isinstance(module, Attention | AVBlock | FeedForward):
+            module.ops = ops
+    if options.fp8:
+        quantize = torch.compile(quantize_rows, dynamic=True) if ops is not None else quantize_rows
+        for block in model.transformer_blocks:
+            _to_fp8(block, quantize)
+    return model
+
+
+def _pack(attn: Attention, self_attn: bool) -> None:
+    """Concatenate q|k|v (self) or k|v (cross) into one linear; the separate layers become views of it."""
+    parts = [attn.to_q, attn.to_k, attn.to_v] if self_attn else [attn.to_k, attn.to_v]
+    weight = torch.cat([p.weight for p in parts])  # (n*inner, in)
+    bias = torch.cat([p.bias for p in parts])  # (n*inner,)
+    packed = nn.Linear(weight.shape[1], weight.shape[0], device="meta")
+    packed.weight, packed.bias = nn.Parameter(weight, requires_grad=False), nn.Parameter(bias, requires_grad=False)
+    inner = attn.heads * attn.head_dim
+    for i, p in enumerate(parts):  # keep the checkpoint keys, now sharing the packed storage
+        p.weight = nn.Parameter(weight[i * inner:(i + 1) * inner], requires_grad=False)
+        p.bias = nn.Parameter(bias[i * inner:(i + 1) * inner], requires_grad=False)
+    attn.packed = ("qkv" if self_attn else "kv", packed)
+
+
+def _to_fp8(block: AVBlock, quantize) -> None:
+    """FP8 for the linear layers that run over video tokens (the audio stream is too small to gain)."""
+    for attn in (block.attn1, block.attn2, block.audio_to_video_attn):
+        if attn.packed is None or attn.packed[0] != "qkv":  # a packed q|k|v never calls to_q
+            attn.to_q = Fp8Linear.from_linear(attn.to_q, quantize)
+        attn.to_out[0] = Fp8Linear.from_linear(attn.to_out[0], quantize)
+    for attn in (block.attn1, block.attn2, block.video_to_audio_attn):  # packed k|v of these read video tokens
+        if attn.packed is not None and not isinstance(attn.packed[1], Fp8Linear):
+            attn.packed = (attn.packed[0], Fp8Linear.from_linear(attn.packed[1], quantize))
+    block.ff.net[0].proj = Fp8Linear.from_linear(block.ff.net[0].proj, quantize)
+    block.ff.net[2] = Fp8Linear.from_linear(block.ff.net[2], quantize)

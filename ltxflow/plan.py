@@ -110,7 +110,7 @@ def _task(
         if path not in hashes:
             hashes[path] = file_sha256(path)
         conditioning.append(Conditioning(role, str(path), hashes[path], strength if role == "image" else 1.0))
-    return Task(**{**task.__dict__, "conditioning": tuple(conditioning)})
+    return replace(task, conditioning=tuple(conditioning))
 
 
 def _checkpoint_id(checkpoint: str) -> str:

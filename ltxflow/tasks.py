@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -87,7 +88,7 @@ class Task:
         """The full record as canonical JSON, for the ledger."""
         return json.dumps(self.record(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    @property
+    @cached_property
     def id(self) -> str:
         """16 hex digits of the sha256 of the canonical record without paths.
 

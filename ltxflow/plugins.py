@@ -6,6 +6,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import pkgutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +23,7 @@ ENTRY_POINT_GROUP = "ltxflow"
 LOAD_ENV = "LTXFLOW_LOAD_PLUGINS"  # comma-separated allow-list of installed and local plugins
 TRACE_ENV = "LTXFLOW_TRACE_PLUGINS"  # set to print every hook call with its arguments and result
 DIR_ENV = "LTXFLOW_PLUGINS_DIR"  # folder of local plugin modules; default ./plugins
-# Built-ins load through the same pm.register path as any plugin; the lead adds them as entry points too.
-DEFAULT_PLUGINS = ("brand_audio", "costs", "filters", "presets")
+DEFAULT_PACKAGE = "ltxflow.default_plugins"  # every module in it is a built-in plugin
 
 pm = pluggy.PluginManager("ltxflow")  # the shared manager; see new_plugin_manager() for a fresh one
 pm.add_hookspecs(hookspecs)
@@ -57,17 +57,12 @@ def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env
     if env.get(TRACE_ENV):
         manager.add_hookcall_monitoring(_trace_before, _trace_after)
     allow = _allow_list(env)
-    for name in DEFAULT_PLUGINS:
-        try:
-            module = importlib.import_module(f"ltxflow.default_plugins.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ltxflow.default_plugins.{name}":
-                raise
-            continue  # a built-in not written yet
+    for name in default_plugin_names():
+        module = importlib.import_module(f"{DEFAULT_PACKAGE}.{name}")
         if not manager.is_registered(module):
             manager.register(module, name=f"ltxflow.{name}")
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        builtin = entry.value.startswith("ltxflow.default_plugins.")
+        builtin = entry.value.startswith(f"{DEFAULT_PACKAGE}.")
         if not builtin and allow is not None and entry.name not in allow:
             continue
         try:
@@ -81,6 +76,12 @@ def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_") and (allow is None or path.stem in allow):
                 load_local_plugin(path, manager)
+
+
+def default_plugin_names() -> list[str]:
+    """Modules of ltxflow.default_plugins; they register through the same path as entry points would."""
+    package = importlib.import_module(DEFAULT_PACKAGE)
+    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
 
 
 def load_local_plugin(path: Path, manager: pluggy.PluginManager | None = None) -> ModuleType:

@@ -44,7 +44,14 @@ def decoded_audio(path: Path) -> tuple[np.ndarray, int]:
     """(C, S) float64 decoded audio of a file and its rate."""
     with av.open(str(path)) as c:
         stream = c.streams.audio[0]
-        chunks = [f.to_ndarray() for f in c.decode(stream)]
+        chunks = []
+        for frame in c.decode(stream):
+            samples = frame.to_ndarray()
+            if not frame.format.is_planar:  # packed: (1, S * C) interleaved
+                samples = samples.reshape(-1, stream.channels).T
+            if samples.dtype.kind == "i":  # integer PCM: full scale is 2**(bits - 1)
+                samples = samples / float(2 ** (8 * samples.dtype.itemsize - 1))
+            chunks.append(samples)
         return np.concatenate(chunks, axis=-1).astype(np.float64), stream.rate
 
 

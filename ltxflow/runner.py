@@ -107,6 +107,9 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
                     state.run_task(engine, task, bar)  # type: ignore[arg-type]
                     bar.update(1)
         status = "failed" if state.failed else "finished"
+    except Exception:
+        status = "failed"  # the engine did not load, or the ledger refused a write
+        raise
     finally:
         if engine is not None:
             engine.close()
@@ -114,7 +117,7 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         get_plugin_manager().hook.run_finished(run=record)
     manifest = sheet = None
     if state.finished:
-        manifest = write_manifest_csv(ledger, campaign.name, out / MANIFEST_NAME)
+        manifest = write_manifest_csv(ledger, campaign.name, out / MANIFEST_NAME, {t.id: t for t in plan.tasks})
         sheet = write_contact_sheet(ledger, campaign.name, out / CONTACT_SHEET_NAME)
     return RunResult(plan, record, state.finished, tuple(state.failed), state.budget_stop, manifest, sheet)
 

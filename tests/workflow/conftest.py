@@ -13,6 +13,7 @@ import pytest
 
 from ltxflow import plugins
 from ltxflow.clip import Clip
+from ltxflow.errors import LtxflowError
 from ltxflow.hookspecs import hookimpl
 
 TEMPLATE = """{{ scene | sentence }} {{ brand }} {{ product }}. Sound: {{ sound }}.
@@ -99,6 +100,7 @@ class FakeEngineControl:
     closed: int = 0
     generated: list[str] = field(default_factory=list)  # task ids
     silent: bool = False
+    load_error: str = ""  # when set, the factory raises LtxflowError with this message
 
 
 class FakeEngine:
@@ -139,6 +141,8 @@ def fake_engine(pm):
     control = FakeEngineControl()
 
     def factory(settings):
+        if control.load_error:
+            raise LtxflowError(control.load_error)
         control.built += 1
         control.settings = settings
         return FakeEngine(control)

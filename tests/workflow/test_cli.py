@@ -81,7 +81,7 @@ def test_run_ledger_and_compare(make_campaign, toml, tmp_path, fake_engine):
     summary = invoke("ledger", "--ledger", db, "--by", "platform", "--csv", tmp_path / "all.csv")
     assert summary.exit_code == 0
     reels = [line.split() for line in summary.output.splitlines() if line.startswith("spring") and " reels " in line]
-    assert reels and reels[0][2:5] == ["2", "0", "4"]  # 2 tasks, 0 failed, video + cover per task
+    assert reels and reels[0][2:5] == ["2", "0", "6"]  # 2 tasks, 0 failed, video + cover + preview per task
     assert (tmp_path / "all.csv").exists()
     sheet = tmp_path / "cmp.png"
     compared = invoke("compare", folder, "--ledger", db, "--out", sheet)

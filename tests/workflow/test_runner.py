@@ -6,7 +6,7 @@ import pytest
 
 from ltxflow.campaign import load_campaign
 from ltxflow.costs import CostItem
-from ltxflow.errors import BudgetError, CampaignError
+from ltxflow.errors import BudgetError, CampaignError, LtxflowError
 from ltxflow.hookspecs import hookimpl
 from ltxflow.ledger.store import Ledger
 from ltxflow.runner import run_campaign
@@ -84,14 +84,14 @@ def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, l
     with pytest.raises(KeyboardInterrupt):
         _run(campaign, ledger, out)
     assert not [n for n in _files(out) if "beta" in n]  # beta's finished files were removed
-    assert len([n for n in _files(out) if "alpha" in n]) == 3
+    assert len([n for n in _files(out) if "alpha" in n]) == 7  # wav + (video, cover, preview) x 2 platforms
     assert len(ledger.finished_task_ids("spring")) == 1
     assert {o.variant_id for o in ledger.outputs("spring")} == {"alpha"}
     assert ledger.runs("spring")[-1].status == "interrupted" and fake_engine.closed == 1
     monkeypatch.setattr(export, "deliver", real_deliver)
     rerun = _run(campaign, ledger, out)
     assert rerun.finished == 1 and len(ledger.finished_task_ids("spring")) == 2
-    assert len([n for n in _files(out) if "beta" in n]) == 3
+    assert len([n for n in _files(out) if "beta" in n]) == 7
 
 
 def test_only_limit_and_dry_run(campaign, ledger, tmp_path, fake_engine):
@@ -138,6 +138,14 @@ def test_unknown_engine_is_bad_input(make_campaign, toml, ledger, tmp_path):
     with pytest.raises(CampaignError, match=r"generation.engine: 'nope' is not a registered engine"):
         _run(folder, ledger, tmp_path / "out")
     assert load_campaign(folder).generation.engine == "nope"
+
+
+def test_engine_that_cannot_load_fails_the_run_cleanly(campaign, ledger, tmp_path, fake_engine):
+    fake_engine.load_error = "tiny.safetensors: checkpoint not found"
+    with pytest.raises(LtxflowError, match="checkpoint not found"):
+        _run(campaign, ledger, tmp_path / "out")
+    assert ledger.runs("spring")[-1].status == "failed" and ledger.finished_task_ids("spring") == set()
+    assert _files(tmp_path / "out") == []
 
 
 def test_hook_task_finished(campaign, ledger, tmp_path, fake_engine, pm):

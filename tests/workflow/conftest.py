@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -100,6 +102,7 @@ class FakeEngineControl:
     closed: int = 0
     generated: list[str] = field(default_factory=list)  # task ids
     silent: bool = False
+    sigterm: str | None = None  # variant id whose generation sends this process SIGTERM
     load_error: str = ""  # when set, the factory raises LtxflowError with this message
 
 
@@ -118,6 +121,8 @@ class FakeEngine:
                 progress(step + 1, task.steps)
         if task.variant_id == self.control.interrupt:
             raise KeyboardInterrupt
+        if task.variant_id == self.control.sigterm:
+            os.kill(os.getpid(), signal.SIGTERM)
         if task.variant_id in self.control.fail:
             raise RuntimeError(f"out of memory on {task.variant_id}")
         self.control.generated.append(task.id)

@@ -97,6 +97,7 @@ def test_plugins_command_lists_what_each_registered(fake_engine, fake_presets):
     assert "test-fake-engine\n  hooks: register_engines\n  engine fake\n" in result.output
     assert "test-presets\n  hooks: register_export_presets\n  preset t-tall\n  preset t-wide\n" in result.output
     assert "ltxflow.filters\n  hooks: register_template_filters\n  filter sentence\n" in result.output
+    assert "ltxflow.presets\n  hooks: register_export_presets\n  preset reels\n  preset shorts\n  preset tiktok\n" in result.output
 
 
 # ── One test per hook (task_finished and run_finished are in test_runner.py) ──────────────────

@@ -94,6 +94,18 @@ def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, l
     assert len([n for n in _files(out) if "beta" in n]) == 7
 
 
+def test_sigterm_is_cleaned_up_like_ctrl_c(campaign, ledger, tmp_path, fake_engine):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    fake_engine.sigterm = "beta"
+    with pytest.raises(KeyboardInterrupt, match="signal 15"):
+        _run(campaign, ledger, tmp_path / "out")
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is only installed during the run
+    assert ledger.runs("spring")[-1].status == "interrupted" and len(ledger.finished_task_ids("spring")) == 1
+    assert not [n for n in _files(tmp_path / "out") if "beta" in n]
+
+
 def test_only_limit_and_dry_run(campaign, ledger, tmp_path, fake_engine):
     out = tmp_path / "out"
     dry = _run(campaign, ledger, out, dry_run=True)

@@ -21,8 +21,6 @@ class _Cli(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            if _plugin_error is not None and ctx.protected_args:
-                raise _plugin_error
             return super().invoke(ctx)
         except _BAD_INPUT_ERRORS as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -33,6 +31,8 @@ class _Cli(click.Group):
 @click.version_option(__version__, prog_name="ltxflow")
 def cli() -> None:
     """ltxflow: turn campaigns (TOML + CSV of variants + prompt template) into platform-ready video ads."""
+    if _plugin_error is not None:
+        raise _plugin_error
 
 
 def _add_commands() -> None:

@@ -195,3 +195,12 @@ def test_hook_cost_items(pm, make_campaign):
     assert len(device) == 1 and device[0].amount == pytest.approx(2.50)
     assert {c.source for c in lines if c.kind == "comparison"} >= {"sora", "runway-gen3", "kling"}
 
+
+
+def test_plugin_load_error_is_reported_by_any_command(monkeypatch):
+    import ltxflow.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_plugin_error", PluginError("plugins/x.py: local plugin failed to load: boom"))
+    result = CliRunner().invoke(cli, ["plugins"], catch_exceptions=False)
+    assert (result.exit_code, result.output) == (2, "Error: plugins/x.py: local plugin failed to load: boom\n")
+    assert CliRunner().invoke(cli, ["--help"], catch_exceptions=False).exit_code == 0

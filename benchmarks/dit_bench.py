@@ -84,6 +84,7 @@ def environment() -> dict:
             info[f"sdpa_{name}"] = True
         except RuntimeError as exc:
             info[f"sdpa_{name}"] = f"no: {str(exc).splitlines()[0][:120]}"
+    info["cudnn_layouts"] = cudnn_layouts()
     try:
         a = torch.randn(256, 512, device="cuda").to(torch.float8_e4m3fn)
         b = torch.randn(256, 512, device="cuda").to(torch.float8_e4m3fn)
@@ -94,6 +95,29 @@ def environment() -> dict:
     except RuntimeError as exc:
         info["scaled_mm_rowwise_bias"] = f"no: {str(exc).splitlines()[0][:120]}"
     return info
+
+
+def cudnn_layouts() -> dict:
+    """PyTorch's verdict (and its reasons) on cuDNN attention for our q/k/v layouts at the DiT's shapes."""
+    import warnings
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    out = {}
+    cases = {"self 6144x32x128": (6144, 6144, 32, 128), "text 6144->1024": (6144, 1024, 32, 128),
+             "av 6144->126 x64": (6144, 126, 32, 64)}
+    for name, (t, s, h, d) in cases.items():
+        q = torch.randn(1, t, h * d, device="cuda", dtype=torch.bfloat16).unflatten(-1, (h, d)).transpose(1, 2)
+        kv = torch.randn(1, s, h * d, device="cuda", dtype=torch.bfloat16).unflatten(-1, (h, d)).transpose(1, 2)
+        for layout, (qq, kk) in (("bthd-view", (q, kv)), ("contiguous", (q.contiguous(), kv.contiguous()))):
+            with warnings.catch_warnings(record=True) as caught, sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+                warnings.simplefilter("always")
+                try:
+                    ok = torch.backends.cuda.can_use_cudnn_attention(
+                        torch.backends.cuda.SDPAParams(qq, kk, kk, None, 0.0, False, False), True)
+                except Exception as exc:  # noqa: BLE001 - a diagnostic
+                    ok = repr(exc)[:100]
+            out[f"{name} {layout}"] = ok if ok is True else f"{ok}: " + " | ".join(
+                str(w.message)[:160] for w in caught)
+    return out
 
 
 def ceilings(repeats: int = 20) -> dict:
@@ -290,11 +314,11 @@ def table(rows: list[dict], env: dict, ceil: dict, command: str) -> str:
              "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         speed = base.get((r["config"], r["size"], r["kind"].split(" (")[0]))
+        shown = dict(r, sp=f"{speed / r['ms']:.2f}x" if speed else "",
+                     rel="" if r["rel"] != r["rel"] else f"{r['rel']:.2e}",
+                     rel_max="" if r["rel_max"] != r["rel_max"] else f"{r['rel_max']:.2e}")
         lines.append("| {config} | {size} | {kind} | {variant} | {ms:.1f} | {sp} | {tflops:.0f} | {frac:.0%} | {rel} | "
-                     "{rm} | {peak_gib:.1f} |".format(
-                         **r, sp=f"{speed / r['ms']:.2f}x" if speed else "",
-                         rel="" if r["rel"] != r["rel"] else f"{r['rel']:.2e}",
-                         rm="" if r["rel_max"] != r["rel_max"] else f"{r['rel_max']:.2e}"))
+                     "{rel_max} | {peak_gib:.1f} |".format(**shown))
     return "\n".join(lines)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import Tensor, nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -48,8 +46,11 @@ class Attention(nn.Module):
 
     def _sdpa(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         """Scaled dot-product attention over (B, H, T, d) heads, preferring `backends` on CUDA."""
-        use = self.backends and q.is_cuda
-        with sdpa_kernel(list(self.backends), set_priority=True) if use else contextlib.nullcontext():
+        if not (self.backends and q.is_cuda):
+            return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
+        with sdpa_kernel(list(self.backends), set_priority=True):
+            if self.backends[0] is SDPBackend.CUDNN_ATTENTION and not cudnn_accepts(q, k, v, mask):
+                q, k, v = q.contiguous(), k.contiguous(), v.contiguous()  # cuDNN's own (B, H, T, d) layout
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
 
     def forward(self, x: Tensor, context: Tensor | None = None, *, rope: Rope | None = None,
@@ -78,3 +79,19 @@ class Attention(nn.Module):
             gates = 2.0 * torch.sigmoid(self.to_gate_logits(x))  # (B, T, H), 1 at zero logits
             out = (out.view(b, t, self.heads, self.head_dim) * gates.unsqueeze(-1)).view(b, t, -1)
         return self.to_out[0](out)  # (B, T, Dq)
+
+
+_CUDNN_VERDICTS: dict[tuple, bool] = {}
+
+
+def cudnn_accepts(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
+    """Whether PyTorch would run cuDNN attention on these tensors as laid out (memoised per shape and strides)."""
+    key = tuple((z.shape, z.stride(), z.dtype) for z in (q, k, v)) + (None if mask is None else
+                                                                         (mask.shape, mask.stride()),)
+    if key not in _CUDNN_VERDICTS:
+        try:
+            params = torch.backends.cuda.SDPAParams(q, k, v, mask, 0.0, False, False)
+            _CUDNN_VERDICTS[key] = torch.backends.cuda.can_use_cudnn_attention(params, False)
+        except (AttributeError, TypeError, RuntimeError):  # API differs in this torch: leave the layout alone
+            _CUDNN_VERDICTS[key] = True
+    return _CUDNN_VERDICTS[key]

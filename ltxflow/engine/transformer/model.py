@@ -51,14 +51,21 @@ def velocity_to_x0(latent: Tensor, velocity: Tensor, timesteps: Tensor) -> Tenso
     return (latent.float() - velocity.float() * timesteps.float().unsqueeze(-1)).to(latent.dtype)
 
 
-def _skip(flags: list[bool], like: Tensor) -> Skip:
-    """Skip for one attention given per-item 'skip' flags."""
+def _skip(flags: list[bool], like: Tensor, cache: dict[tuple[bool, ...], Skip] | None = None) -> Skip:
+    """Skip for one attention given per-item 'skip' flags (memoised in `cache`: one host-to-device copy each)."""
+    key = tuple(flags)
+    if cache is not None and key in cache:
+        return cache[key]
     if all(flags):
-        return Skip(all=True)
-    if not any(flags):
-        return Skip()
-    keep = torch.tensor([0.0 if f else 1.0 for f in flags], dtype=like.dtype, device=like.device)
-    return Skip(keep=keep.view(-1, 1, 1))  # (B, 1, 1)
+        skip = Skip(all=True)
+    elif not any(flags):
+        skip = Skip()
+    else:
+        keep = torch.tensor([0.0 if f else 1.0 for f in flags], dtype=like.dtype, device=like.device)
+        skip = Skip(keep=keep.view(-1, 1, 1))  # (B, 1, 1)
+    if cache is not None:
+        cache[key] = skip
+    return skip
 
 
 class LTXTransformer(nn.Module):
@@ -159,12 +166,14 @@ class LTXTransformer(nn.Module):
             v, v_emb, vs = self._stream(video, audio, audio=False)  # (B, T_v, D_v)
         if audio is not None:
             a, a_emb, as_ = self._stream(audio, video, audio=True)  # (B, T_a, D_a)
+        vc: dict[tuple[bool, ...], Skip] = {}  # keep masks built once per forward (a copy to the GPU syncs)
+        ac: dict[tuple[bool, ...], Skip] = {}
         for idx, block in enumerate(self.transformer_blocks):
             skips = BlockSkips(
-                video_self=_skip([idx in q.skip_video_self_attn for q in perts], v) if v is not None else Skip(),
-                audio_self=_skip([idx in q.skip_audio_self_attn for q in perts], a) if a is not None else Skip(),
-                a2v=_skip([q.skip_a2v for q in perts], v) if v is not None else Skip(),
-                v2a=_skip([q.skip_v2a for q in perts], a) if a is not None else Skip(),
+                video_self=_skip([idx in q.skip_video_self_attn for q in perts], v, vc) if v is not None else Skip(),
+                audio_self=_skip([idx in q.skip_audio_self_attn for q in perts], a, ac) if a is not None else Skip(),
+                a2v=_skip([q.skip_a2v for q in perts], v, vc) if v is not None else Skip(),
+                v2a=_skip([q.skip_v2a for q in perts], a, ac) if a is not None else Skip(),
             )
             v, a = block(v, a, vs, as_, skips)
         v_out = self._head(v, v_emb, audio=False) if v is not None else None  # (B, T_v, C_out)

@@ -109,7 +109,9 @@ class AudioVAEConfig:
             ch=_int(dd.get("ch", 128), f"{ddw}['ch']"),
             ch_mult=_ints(dd.get("ch_mult", (1, 2, 4)), f"{ddw}['ch_mult']"),
             num_res_blocks=_int(dd.get("num_res_blocks", 2), f"{ddw}['num_res_blocks']"),
-            attn_resolutions=_ints(list(dd.get("attn_resolutions", (8, 16, 32))) or [0], f"{ddw}['attn_resolutions']", 0),
+            attn_resolutions=_ints(
+                list(dd.get("attn_resolutions", (8, 16, 32))) or [0], f"{ddw}['attn_resolutions']", 0
+            ),
             resolution=_int(dd.get("resolution", 256), f"{ddw}['resolution']"),
             z_channels=_int(dd.get("z_channels", 8), f"{ddw}['z_channels']"),
             double_z=_bool(dd.get("double_z", True), f"{ddw}['double_z']"),
@@ -349,8 +351,11 @@ class VocoderConfig:
             use_bias_at_final=False,
         )
         bwe_gen = replace(
-            base, upsample_rates=(6, 4), upsample_kernel_sizes=(12, 8), apply_final_activation=False,
+            base,
+            upsample_rates=(6, 4),
+            upsample_kernel_sizes=(12, 8),
+            apply_final_activation=False,
             output_sampling_rate=48000,
         )
-        bwe = BWEConfig(generator=bwe_gen, input_sampling_rate=16000, output_sampling_rate=48000, n_fft=32, hop_length=8)
+        bwe = BWEConfig(bwe_gen, input_sampling_rate=16000, output_sampling_rate=48000, n_fft=32, hop_length=8)
         return cls(generator=base, bwe=bwe)

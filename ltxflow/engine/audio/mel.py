@@ -119,7 +119,8 @@ def _polyphase_kernels(orig: int, new: int) -> tuple[torch.Tensor, int]:
     taps = torch.arange(-pad, pad + orig, dtype=torch.float64)  # (K,) input offsets from each block start
     phase = torch.arange(new, dtype=torch.float64)[:, None] * orig / new  # (new, 1) output instant in the block
     d = taps[None, :] - phase  # (new, K) distance to the output instant, input samples
-    window = torch.special.i0(KAISER_BETA * torch.sqrt((1 - (d / half) ** 2).clamp(min=0))) / torch.special.i0(torch.tensor(KAISER_BETA, dtype=torch.float64))
+    inside = torch.sqrt((1 - (d / half) ** 2).clamp(min=0))  # (new, K) 1 at the centre, 0 at the ends
+    window = torch.special.i0(KAISER_BETA * inside) / torch.special.i0(torch.tensor(KAISER_BETA, dtype=torch.float64))
     window = torch.where(d.abs() <= half, window, torch.zeros_like(window))  # (new, K)
     kernels = 2 * cutoff * torch.sinc(2 * cutoff * d) * window  # (new, K)
     return kernels[:, None, :], pad

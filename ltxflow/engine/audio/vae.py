@@ -141,8 +141,9 @@ class LatentStatistics(nn.Module):
     def _apply(self, z: torch.Tensor, fn: Any) -> torch.Tensor:
         """Apply `fn(tokens, mean, std)` on (B, T, C*F) tokens of a (B, C, T, F) latent."""
         b, c, t, f = z.shape
-        if c * f != self.get_buffer(MEAN_KEY).shape[0]:
-            raise AudioError(f"latent has {c}x{f} features per frame; the statistics hold {self.get_buffer(MEAN_KEY).shape[0]}")
+        features = self.get_buffer(MEAN_KEY).shape[0]
+        if c * f != features:
+            raise AudioError(f"latent has {c}x{f} features per frame; the statistics hold {features}")
         tokens = z.permute(0, 2, 1, 3).reshape(b, t, c * f)  # (B, T, C*F)
         tokens = fn(tokens, self.get_buffer(MEAN_KEY).to(z), self.get_buffer(STD_KEY).to(z))  # (B, T, C*F)
         return tokens.reshape(b, t, c, f).permute(0, 2, 1, 3)  # (B, C, T, F)

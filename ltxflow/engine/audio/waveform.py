@@ -35,7 +35,7 @@ def encode_waveform(
     if waveform.dim() == 2:
         waveform = waveform[None]  # (1, C, S)
     if waveform.dim() != 3 or waveform.shape[-1] == 0:
-        raise AudioError(f"waveform must be (channels, samples) or (batch, channels, samples), got {tuple(waveform.shape)}")
+        raise AudioError(f"waveform must be (channels, samples) or (batch, channels, samples), got {waveform.shape}")
     param = next(encoder.parameters())
     spec = encoder_mel_spec(encoder)
     audio = resample(waveform.float(), sample_rate, spec.sample_rate)  # (B, C, S') at 16 kHz

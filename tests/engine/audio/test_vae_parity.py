@@ -39,7 +39,7 @@ def _pair(cfg: AudioVAEConfig, part: str, seed: int) -> tuple[torch.nn.Module, t
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-@pytest.mark.parametrize("mel_frames", [1, 13, 24])
+@pytest.mark.parametrize("mel_frames", [1, 23])
 def test_encoder_matches_reference(name: str, mel_frames: int) -> None:
     cfg = CONFIGS[name]
     ours, ref = _pair(cfg, "encoder", seed=1)
@@ -51,7 +51,7 @@ def test_encoder_matches_reference(name: str, mel_frames: int) -> None:
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-@pytest.mark.parametrize("latent_frames", [1, 4, 7])
+@pytest.mark.parametrize("latent_frames", [1, 6])
 def test_decoder_matches_reference(name: str, latent_frames: int) -> None:
     cfg = CONFIGS[name]
     ours, ref = _pair(cfg, "decoder", seed=3)
@@ -75,7 +75,8 @@ def test_encoder_is_causal_in_time() -> None:
 
 def test_builders_work_on_meta_and_match_reference_keys() -> None:
     config = {"audio_vae": AudioVAEConfig().to_checkpoint_section()}
-    for build, configurator in ((build_audio_encoder, AudioEncoderConfigurator), (build_audio_decoder, AudioDecoderConfigurator)):
+    pairs = ((build_audio_encoder, AudioEncoderConfigurator), (build_audio_decoder, AudioDecoderConfigurator))
+    for build, configurator in pairs:
         with torch.device("meta"):
             ours, ref = build(config), configurator.from_config(config)
         ours_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items()}

@@ -32,7 +32,7 @@ def read_image(
     pixels = _decode(path, variant)  # (H0, W0, 3) uint8
     if crf:
         pixels = h264_round_trip(pixels, crf)  # (H0', W0', 3) uint8, even sides
-    frame = fit_cover(torch.from_numpy(pixels).float(), height, width)  # (height, width, 3) in [0, 255]
+    frame = fit_cover(torch.tensor(pixels, dtype=torch.float32), height, width)  # (height, width, 3) in [0, 255]
     return (frame / 127.5 - 1.0).clamp(-1.0, 1.0)  # (height, width, 3) in [-1, 1]
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 import av
 import numpy as np
+from PIL import Image
 
 from ltxflow.clip import Clip
 from ltxflow.export.atomic import atomic_path
@@ -88,7 +89,8 @@ def _plan(clip: Clip, preset: Preset) -> _Plan:
 def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy: bool = False) -> list[Deliverable]:
     """Write `<stem>.mp4`, `<stem>.cover.jpg`, `<stem>.preview-3x4.jpg` (and `<stem>.review.mp4`) into out_dir.
 
-    Each file is written atomically; the MP4s are reopened and checked against the preset.
+    Each file is written atomically; the MP4s are reopened and checked against the preset. The review
+    copy dims everything outside the preset's safe box (identical to the delivery when it has none).
     """
     if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
         raise ExportError(f"export file stem {stem!r} must be a plain file name")
@@ -134,8 +136,7 @@ def _write_video(kind: str, path: Path, frames: Iterator[np.ndarray], plan: _Pla
 
 
 def _probe_image(path: Path) -> dict[str, object]:
-    from PIL import Image
-
+    """Format and size read back from a written image."""
     with Image.open(path) as image:
         return {"bytes": path.stat().st_size, "format": image.format, "width": image.width, "height": image.height}
 

@@ -1,0 +1,94 @@
+"""A task's files -> conditioning items with tiny random VAEs: shapes, strengths, delivered media, errors."""
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ltxflow.engine.audio import AudioEncoder, AudioVAEConfig
+from ltxflow.engine.conditioning import CleanAudio, LatentFrames
+from ltxflow.engine.conditioning.inputs import DELIVERY_RATE, task_conditioning
+from ltxflow.engine.video_vae import VideoEncoder, VideoVAEConfig
+from ltxflow.media import MediaError
+from ltxflow.tasks import Conditioning, Guidance, Task
+
+W, H, FRAMES = 64, 64, 9
+
+
+def make_task(mode: str = "text", **files: tuple[str, float]) -> Task:
+    """A 64x64x9 task at 24 fps with the given conditioning files {role: (path, strength)}."""
+    conds = tuple(Conditioning(role, str(path), "0" * 64, strength) for role, (path, strength) in sorted(files.items()))
+    return Task(
+        campaign="c", variant_id="row-1", seed=1, prompt="p", negative_prompt="", engine="ltx2", checkpoint="tiny",
+        checkpoint_id="tiny", width=W, height=H, num_frames=FRAMES, fps="24/1", steps=2, pipeline="one-stage",
+        video_guidance=Guidance(), audio_guidance=Guidance(), audio_mode=mode, conditioning=conds,
+    )  # fmt: skip
+
+
+def seeded(module: torch.nn.Module) -> torch.nn.Module:
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+        for name, b in module.named_buffers():
+            b.copy_(torch.rand(b.shape, generator=gen) + 0.5 if "std" in name else torch.zeros(b.shape))
+    return module.eval()
+
+
+@pytest.fixture(scope="module")
+def encoders():
+    return seeded(VideoEncoder(VideoVAEConfig.tiny_v2())), seeded(AudioEncoder(AudioVAEConfig.tiny()))
+
+
+def test_image_becomes_frame_zero_with_its_strength(tmp_path, encoders):
+    Image.fromarray(np.full((50, 90, 3), 200, np.uint8)).save(tmp_path / "p.png")
+    cond = task_conditioning(make_task(image=(tmp_path / "p.png", 0.7)), *encoders)
+    (item,) = cond.video_items
+    assert isinstance(item, LatentFrames) and item.index == 0 and item.strength == 0.7
+    assert item.latent.shape == (1, 8, 1, H // 32, W // 32)
+    assert cond.audio_items == () and cond.audio is None and cond.frames is None
+
+
+def test_reference_audio_is_encoded_and_delivered_as_the_original(tmp_path, encoders):
+    rate = 22050
+    t = np.arange(rate // 4) / rate  # 0.25 s: shorter than the 0.375 s clip, so it loops
+    tone = (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    with av.open(str(tmp_path / "logo.wav"), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((tone[None] * 32767).astype(np.int16), format="s16", layout="mono")
+        frame.sample_rate = rate
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    cond = task_conditioning(make_task("reference", brand_audio=(tmp_path / "logo.wav", 1.0)), *encoders)
+    (item,) = cond.audio_items
+    assert isinstance(item, CleanAudio) and item.latent.shape == (1, 2, round(FRAMES / 24 * 25), 16)
+    assert cond.sample_rate == DELIVERY_RATE and cond.audio.shape == (2, round(FRAMES / 24 * DELIVERY_RATE))
+    expected = 0.4 * np.sin(2 * np.pi * 330 * np.arange(cond.audio.shape[1]) / DELIVERY_RATE)
+    core = slice(500, 11000)  # inside the first pass of the file, away from resampler edges
+    assert np.corrcoef(cond.audio[0, core], expected[core])[0, 1] > 0.999
+
+
+def test_video_to_audio_keeps_every_frame(tmp_path, encoders):
+    frames = np.random.default_rng(0).integers(0, 255, (12, 64, 64, 3), dtype=np.uint8)
+    with av.open(str(tmp_path / "cut.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(24), options={"crf": "0"})
+        stream.height, stream.width, stream.pix_fmt = 64, 64, "yuv444p"
+        for f in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        out.mux(stream.encode())
+    cond = task_conditioning(make_task("video-to-audio", source_video=(tmp_path / "cut.mp4", 1.0)), *encoders)
+    (item,) = cond.video_items
+    assert item.latent.shape == (1, 8, 2, 2, 2) and item.strength == 1.0
+    assert cond.frames.shape == (FRAMES, H, W, 3)
+    assert np.abs(cond.frames.astype(int) - frames[:FRAMES]).mean() < 3  # crf 0 yuv444: nearly exact
+
+
+def test_bad_files_name_file_and_variant(tmp_path, encoders):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    with pytest.raises(MediaError, match=r"^variant row-1: image .*broken\.png: cannot decode image"):
+        task_conditioning(make_task(image=(tmp_path / "broken.png", 1.0)), *encoders)
+    with pytest.raises(MediaError, match=r"^variant row-1: audio .*gone\.wav: file not found$"):
+        task_conditioning(make_task("reference", brand_audio=(tmp_path / "gone.wav", 1.0)), *encoders)

@@ -53,6 +53,12 @@ COMPONENTS: dict[str, ComponentSpec] = {
         ComponentSpec("audio_encoder", "audio_vae", _AUDIO + "build_audio_encoder", "audio VAE encoder"),
         ComponentSpec("audio_decoder", "audio_vae", _AUDIO + "build_audio_decoder", "audio VAE decoder"),
         ComponentSpec("vocoder", "vocoder", _AUDIO + "build_vocoder", "mel -> waveform vocoder"),
+        ComponentSpec(
+            "tiny_text_encoder",
+            "text_encoder",
+            "ltxflow.engine.text.tiny_encoder:build_tiny_text_model",
+            "ltxflow's built-in byte-level text encoder (tiny checkpoint only)",
+        ),
     )
 }
 

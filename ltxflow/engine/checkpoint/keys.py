@@ -113,6 +113,7 @@ RULES: tuple[Rule, ...] = (
         "per_channel_statistics.",
     ),
     Rule("vocoder", ("vocoder",), "vocoder."),  # strips one level: 2.3's `vocoder.vocoder.*` keeps its inner name
+    Rule("tiny-text-encoder", ("tiny_text_encoder",), "ltxflow_text_encoder."),  # our embedded tiny checkpoint
     # prefix-less files: a bare transformer (ltx-core or diffusers names) and diffusers' text connectors
     Rule("bare-transformer", ("transformer",), "", only=_BARE_TRANSFORMER, renames=DIFFUSERS_TRANSFORMER_RENAMES),
     Rule("diffusers-text-proj", ("text_embeddings",), "text_proj_in.", "feature_extractor.aggregate_embed."),

@@ -48,5 +48,10 @@ class TextEmbeddings(nn.Module):
 
 
 def build_text_embeddings(config: dict[str, Any]) -> TextEmbeddings:
-    """Loader entry point: the checkpoint's full `config` dict -> TextEmbeddings (build it on the meta device)."""
-    return TextEmbeddings(TextConfig.from_metadata(config.get("transformer", {})))
+    """Loader entry point: the checkpoint's full `config` dict -> TextEmbeddings (build it on the meta device).
+
+    Gemma gives 49 hidden states; a checkpoint with its own text encoder (the tiny one) says how many it gives.
+    """
+    encoder = config.get("text_encoder")
+    layers = encoder.get("hidden_states", 49) if isinstance(encoder, dict) else 49
+    return TextEmbeddings(TextConfig.from_metadata(config.get("transformer", {}), gemma_layers=layers))

@@ -1,0 +1,26 @@
+"""Pipelines: text -> audio+video in one stage, two stages (half size, x2 upsampling, refinement) or distilled."""
+
+from ltxflow.engine.pipelines.denoiser import Contexts, TransformerDenoiser, pass_perturbation
+from ltxflow.engine.pipelines.generate import encode_prompts, generate, generate_latents
+from ltxflow.engine.pipelines.models import ModelSet, TextSource, free_memory, load_models
+from ltxflow.engine.pipelines.request import PIPELINE_KINDS, GenerationRequest, PipelineError
+from ltxflow.engine.pipelines.stages import Latents, run_stage, sample
+
+__all__ = [
+    "PIPELINE_KINDS",
+    "Contexts",
+    "GenerationRequest",
+    "Latents",
+    "ModelSet",
+    "PipelineError",
+    "TextSource",
+    "TransformerDenoiser",
+    "encode_prompts",
+    "free_memory",
+    "generate",
+    "generate_latents",
+    "load_models",
+    "pass_perturbation",
+    "run_stage",
+    "sample",
+]

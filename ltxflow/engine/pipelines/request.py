@@ -1,0 +1,63 @@
+"""What one generation asks for: sizes, schedule, guidance per modality, seed and conditioning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from ltxflow.engine.conditioning import ConditioningItem
+from ltxflow.engine.sampling import NO_GUIDANCE, GuidanceParams
+from ltxflow.engine.video_vae import TilingConfig
+from ltxflow.errors import LtxflowError
+
+PipelineKind = Literal["one-stage", "two-stage", "distilled"]
+PIPELINE_KINDS: tuple[str, ...] = ("one-stage", "two-stage", "distilled")
+STAGE2_STEPS = 3  # refinement steps at full size (the distilled stage-2 sigma list)
+
+
+class PipelineError(LtxflowError):
+    """A generation request the pipelines cannot run (bad size for the pipeline, missing model part)."""
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One clip to generate. Sizes in pixels/frames; the two-stage kinds need width and height % 64 == 0."""
+
+    prompt: str
+    width: int  # pixels, multiple of 32 (64 for two-stage / distilled)
+    height: int  # pixels
+    num_frames: int  # 8k + 1
+    fps: Fraction  # frames per second
+    seed: int = 10
+    steps: int = 40  # stage-1 steps (one-stage / two-stage); the distilled kind has fixed sigma lists
+    pipeline: PipelineKind = "one-stage"
+    negative_prompt: str = ""
+    video_guidance: GuidanceParams = NO_GUIDANCE
+    audio_guidance: GuidanceParams = NO_GUIDANCE
+    audio: bool = True  # False: silent, video only (the transformer runs without its audio stream)
+    batched_passes: bool = True  # all guidance passes of a step in one forward (equal to separate passes)
+    tiling: TilingConfig = TilingConfig()  # video VAE decode tiles
+    video_items: tuple[ConditioningItem, ...] = ()  # edits of the initial video latent state (images, keyframes)
+    audio_items: tuple[ConditioningItem, ...] = ()  # edits of the initial audio latent state (reference audio)
+
+    def __post_init__(self) -> None:
+        if self.pipeline not in PIPELINE_KINDS:
+            raise PipelineError(f"pipeline {self.pipeline!r} is not one of {', '.join(PIPELINE_KINDS)}")
+        if not isinstance(self.fps, Fraction) or self.fps <= 0:
+            raise PipelineError(f"fps must be a positive Fraction, got {self.fps!r}")
+        if self.steps < 1:
+            raise PipelineError(f"steps must be >= 1, got {self.steps}")
+        if self.pipeline != "one-stage" and (self.width % 64 or self.height % 64):
+            raise PipelineError(f"the {self.pipeline} pipeline renders at half size first: width and height must be "
+                                f"multiples of 64, got {self.width}x{self.height}")  # fmt: skip
+        if not self.audio and self.audio_items:
+            raise PipelineError("audio conditioning was given for a silent (video-only) request")
+
+    @property
+    def total_steps(self) -> int:
+        """Denoising steps over all stages (for progress bars)."""
+        if self.pipeline == "one-stage":
+            return self.steps
+        stage1 = 8 if self.pipeline == "distilled" else self.steps
+        return stage1 + STAGE2_STEPS

@@ -21,19 +21,27 @@ VIDEO_LIKE_CRF = 33  # the reference's H.264 quality for making a still look lik
 def read_image(
     path: Path | str, width: int, height: int, *, variant: str | None = None, crf: int = VIDEO_LIKE_CRF
 ) -> torch.Tensor:
-    """The image at `path` as (height, width, 3) float32 in [-1, 1], covering the frame with a centre crop.
-
-    Transparent pixels are composited on white; EXIF orientation is applied. With `crf` > 0 the still is first
-    passed through one H.264 frame at that quality, as the reference does so that it resembles decoded video.
-    """
+    """The image at `path` as (height, width, 3) float32 in [-1, 1], covering the frame with a centre crop."""
     if width < 1 or height < 1:
         raise ValueError(f"target size must be positive, got {width}x{height}")
+    pixels = load_image(path, variant=variant, crf=crf)  # (H0, W0, 3) uint8
+    return to_unit_range(fit_cover(torch.tensor(pixels, dtype=torch.float32), height, width))
+
+
+def load_image(path: Path | str, *, variant: str | None = None, crf: int = VIDEO_LIKE_CRF) -> np.ndarray:
+    """The image at `path` as (H, W, 3) uint8 RGB at its own size (even sides when `crf` > 0).
+
+    Transparent pixels are composited on white; EXIF orientation is applied. With `crf` > 0 the still is passed
+    through one H.264 frame at that quality, as the reference does so that it resembles decoded video.
+    """
     path = check_file("image", path, variant)
     pixels = _decode(path, variant)  # (H0, W0, 3) uint8
-    if crf:
-        pixels = h264_round_trip(pixels, crf)  # (H0', W0', 3) uint8, even sides
-    frame = fit_cover(torch.tensor(pixels, dtype=torch.float32), height, width)  # (height, width, 3) in [0, 255]
-    return (frame / 127.5 - 1.0).clamp(-1.0, 1.0)  # (height, width, 3) in [-1, 1]
+    return h264_round_trip(pixels, crf) if crf else pixels
+
+
+def to_unit_range(pixels: torch.Tensor) -> torch.Tensor:
+    """Float pixels in [0, 255] -> [-1, 1] (clamped)."""
+    return (pixels / 127.5 - 1.0).clamp(-1.0, 1.0)
 
 
 def _decode(path: Path, variant: str | None) -> np.ndarray:

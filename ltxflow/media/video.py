@@ -14,14 +14,21 @@ from ltxflow.media.image import fit_cover
 
 
 def read_video(
-    path: Path | str, num_frames: int, fps: Fraction, width: int, height: int, *, variant: str | None = None
+    path: Path | str,
+    num_frames: int,
+    fps: Fraction,
+    width: int | None = None,
+    height: int | None = None,
+    *,
+    variant: str | None = None,
 ) -> np.ndarray:
-    """The first `num_frames` frames at `fps`, fitted to width x height (cover + centre crop): (T, H, W, 3) uint8.
+    """The first `num_frames` frames at `fps` as (T, H, W, 3) uint8, fitted to width x height when both are given
+    (cover + centre crop), else at the source size.
 
     Frames are sampled by time (output frame i shows the source frame on screen at i / fps), so a 30 fps
     source read at 24 fps keeps its duration. A source shorter than num_frames / fps is an error.
     """
-    if num_frames < 1 or width < 1 or height < 1 or fps <= 0:
+    if num_frames < 1 or fps <= 0 or (width is not None and width < 1) or (height is not None and height < 1):
         raise ValueError(f"bad target: {num_frames} frames at {fps} fps, {width}x{height}")
     path = check_file("video", path, variant)
     wanted = [Fraction(i) / Fraction(fps) for i in range(num_frames)]  # seconds of each output frame
@@ -55,7 +62,8 @@ def read_video(
         raise media_error(
             "video", path, f"is shorter than the clip: {have:.3f} s of frames, {need:.3f} s needed", variant
         )
-    return np.stack([_fit(f, height, width) for f in picked])  # (T, H, W, 3)
+    frames = np.stack(picked)  # (T, H0, W0, 3)
+    return fit_frames(frames, height, width) if width is not None and height is not None else frames
 
 
 def _frame_period(stream: av.video.stream.VideoStream) -> Fraction:
@@ -64,9 +72,9 @@ def _frame_period(stream: av.video.stream.VideoStream) -> Fraction:
     return 1 / Fraction(rate) if rate else Fraction(1, 24)
 
 
-def _fit(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(h, w, 3) uint8 -> (height, width, 3) uint8 by cover + centre crop."""
-    if frame.shape[:2] == (height, width):
-        return frame
-    fitted = fit_cover(torch.from_numpy(frame).float(), height, width)  # (height, width, 3) in [0, 255]
-    return fitted.round().clamp(0, 255).to(torch.uint8).numpy()
+def fit_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(T, h, w, 3) uint8 -> (T, height, width, 3) uint8 by cover + centre crop of each frame."""
+    if frames.shape[1:3] == (height, width):
+        return frames
+    out = [fit_cover(torch.tensor(f, dtype=torch.float32), height, width) for f in frames]  # (height, width, 3) each
+    return torch.stack(out).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -9,8 +9,10 @@ import torch
 from PIL import Image
 
 from ltxflow.engine.audio import AudioEncoder, AudioVAEConfig
-from ltxflow.engine.conditioning import CleanAudio, LatentFrames
-from ltxflow.engine.conditioning.inputs import DELIVERY_RATE, task_conditioning
+from ltxflow.engine.conditioning import CleanAudio, Target
+from ltxflow.engine.conditioning.inputs import DELIVERY_RATE, ImageCondition, task_conditioning
+from ltxflow.engine.latents import VideoLatentShape, video_positions
+from ltxflow.engine.sampling import LatentState
 from ltxflow.engine.video_vae import VideoEncoder, VideoVAEConfig
 from ltxflow.media import MediaError
 from ltxflow.tasks import Conditioning, Guidance, Task
@@ -38,6 +40,12 @@ def seeded(module: torch.nn.Module) -> torch.nn.Module:
     return module.eval()
 
 
+def initial(size: int) -> tuple[LatentState, Target]:
+    """An empty 9-frame video state of size x size pixels (8 latent channels) and its target."""
+    shape = VideoLatentShape.from_pixels(1, FRAMES, size, size, channels=8)
+    return LatentState.empty(video_positions(shape, Fraction(24)), 8, torch.float32), Target(shape, Fraction(24))
+
+
 @pytest.fixture(scope="module")
 def encoders():
     return seeded(VideoEncoder(VideoVAEConfig.tiny_v2())), seeded(AudioEncoder(AudioVAEConfig.tiny()))
@@ -47,8 +55,11 @@ def test_image_becomes_frame_zero_with_its_strength(tmp_path, encoders):
     Image.fromarray(np.full((50, 90, 3), 200, np.uint8)).save(tmp_path / "p.png")
     cond = task_conditioning(make_task(image=(tmp_path / "p.png", 0.7)), *encoders)
     (item,) = cond.video_items
-    assert isinstance(item, LatentFrames) and item.index == 0 and item.strength == 0.7
-    assert item.latent.shape == (1, 8, 1, H // 32, W // 32)
+    assert isinstance(item, ImageCondition) and item.frame == 0 and item.strength == 0.7
+    for size in (32, 64):  # encoded per grid: the half-size stage 1 and the full-size stage 2 alike
+        state = item.apply(*initial(size))
+        assert torch.allclose(state.denoise_mask[:, : (size // 32) ** 2], torch.tensor(0.3))
+        assert (state.denoise_mask[:, (size // 32) ** 2 :] == 1).all()
     assert cond.audio_items == () and cond.audio is None and cond.frames is None
 
 
@@ -81,7 +92,8 @@ def test_video_to_audio_keeps_every_frame(tmp_path, encoders):
         out.mux(stream.encode())
     cond = task_conditioning(make_task("video-to-audio", source_video=(tmp_path / "cut.mp4", 1.0)), *encoders)
     (item,) = cond.video_items
-    assert item.latent.shape == (1, 8, 2, 2, 2) and item.strength == 1.0
+    state = item.apply(*initial(64))
+    assert (state.denoise_mask == 0).all() and not torch.equal(state.latent, torch.zeros_like(state.latent))
     assert cond.frames.shape == (FRAMES, H, W, 3)
     assert np.abs(cond.frames.astype(int) - frames[:FRAMES]).mean() < 3  # crf 0 yuv444: nearly exact
 

@@ -16,7 +16,11 @@ import torch
 
 from ltxflow.clip import Clip
 from ltxflow.engine.pipelines import GenerationRequest, ModelSet, TextSource, generate, load_models
-from ltxflow.engine.sampling import GuidanceParams
+from ltxflow.engine.audio import AudioEncoder
+from ltxflow.engine.checkpoint import Checkpoint
+from ltxflow.engine.conditioning.inputs import TaskConditioning, task_conditioning, with_delivered_media
+from ltxflow.engine.sampling import NO_GUIDANCE, GuidanceParams
+from ltxflow.engine.video_vae import VideoEncoder
 from ltxflow.engine.tiny import TINY_NAME, ensure_tiny_checkpoint
 from ltxflow.engines import Engine, EngineFactory, EngineSettings, Progress
 from ltxflow.errors import LtxflowError
@@ -87,16 +91,13 @@ class LTX2Engine:
                 precomputed=Path(os.environ[EMBEDDINGS_ENV]) if os.environ.get(EMBEDDINGS_ENV) else None,
             )
         self.models: ModelSet | None = load_models(checkpoint, self.device, self.dtype, text, upsampler)
+        self.checkpoint = checkpoint
+        self._video_encoder: VideoEncoder | None = None  # loaded on the first task that conditions on pixels
+        self._audio_encoder: AudioEncoder | None = None  # loaded on the first reference-audio task
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
 
-    def request(self, task: Task) -> GenerationRequest:
-        """The task's generation settings as a pipeline request."""
-        if task.audio_mode not in ("text", "silent"):
-            raise EngineError(f"task {task.variant_id}: audio mode {task.audio_mode!r} needs conditioning, which "
-                              "the ltx2 engine does not support yet (use text or silent)")  # fmt: skip
-        if task.conditioning:
-            roles = ", ".join(c.role for c in task.conditioning)
-            raise EngineError(f"task {task.variant_id}: conditioning ({roles}) is not supported by the ltx2 engine yet")
+    def request(self, task: Task, conditioning: TaskConditioning = TaskConditioning()) -> GenerationRequest:
+        """The task's generation settings (and its encoded conditioning) as a pipeline request."""
         assert self.models is not None
         blocks = self.models.transformer.config.num_layers
         return GenerationRequest(
@@ -110,21 +111,39 @@ class LTX2Engine:
             steps=task.steps,
             pipeline=task.pipeline,
             video_guidance=guidance_params(task.video_guidance, blocks, "video"),
-            audio_guidance=guidance_params(task.audio_guidance, blocks, "audio"),
+            # with reference audio the audio tokens stay clean: no audio guidance, as the reference's A2V pipeline
+            audio_guidance=NO_GUIDANCE if task.audio_mode == "reference" else guidance_params(
+                task.audio_guidance, blocks, "audio"),
             audio=task.audio_mode != "silent",
+            video_items=conditioning.video_items,
+            audio_items=conditioning.audio_items,
         )
 
     def generate(self, task: Task, progress: Progress | None = None) -> Clip:
         """Generate the task's clip, calling `progress(done, total)` after every denoising step."""
         if self.models is None:
             raise EngineError("the ltx2 engine was closed")
-        return generate(self.models, self.request(task), progress)
+        conditioning = task_conditioning(task, *self._encoders(task))
+        clip = generate(self.models, self.request(task, conditioning), progress)
+        return with_delivered_media(clip, conditioning)
+
+    def _encoders(self, task: Task) -> tuple[VideoEncoder | None, AudioEncoder | None]:
+        """The VAE encoders the task's conditioning needs, loaded from the checkpoint on first use."""
+        wants_video = task.audio_mode == "video-to-audio" or task.condition("image") is not None
+        if wants_video and self._video_encoder is None:
+            self._video_encoder = Checkpoint.open(self.checkpoint).load("video_encoder", dtype=self.dtype,
+                                                                        device=self.device)  # fmt: skip
+        if task.audio_mode == "reference" and self._audio_encoder is None:
+            self._audio_encoder = Checkpoint.open(self.checkpoint).load("audio_encoder", dtype=self.dtype,
+                                                                        device=self.device)  # fmt: skip
+        return self._video_encoder, self._audio_encoder
 
     def close(self) -> None:
         """Release the models and their device memory."""
         if self.models is not None:
             self.models.close()
             self.models = None
+        self._video_encoder = self._audio_encoder = None
 
 
 def _factory(settings: EngineSettings) -> Engine:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ltxflow.clip import Clip
 from ltxflow.engine.audio import AudioEncoder, encode_waveform
 from ltxflow.engine.conditioning.items import CleanAudio, ConditioningItem, Keyframe, LatentFrames, Target
 from ltxflow.engine.latents import AudioLatentShape, VideoLatentShape
@@ -131,3 +132,11 @@ def _need(encoder, kind: str):  # type: ignore[no-untyped-def]
     if encoder is None:
         raise ValueError(f"this conditioning needs the checkpoint's {kind} VAE encoder, which was not loaded")
     return encoder
+
+
+def with_delivered_media(clip: Clip, conditioning: TaskConditioning) -> Clip:
+    """The clip with the source frames and/or the original brand audio in place of their generated versions."""
+    frames = conditioning.frames if conditioning.frames is not None else clip.frames
+    if conditioning.audio is not None:
+        return Clip(frames, clip.fps, conditioning.audio, conditioning.sample_rate)
+    return Clip(frames, clip.fps, clip.audio, clip.sample_rate)

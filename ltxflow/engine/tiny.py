@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
 from ltxflow.engine.audio.config import AudioVAEConfig, GeneratorConfig, VocoderConfig
@@ -158,10 +158,33 @@ def write_tiny_checkpoint(path: Path, upsampler_path: Path | None = None) -> Non
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            save_file(tensors, str(tmp), metadata=metadata)
+            write_safetensors(tmp, tensors, metadata)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def write_safetensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Write fp32 tensors as safetensors with a canonical header (sorted keys, fixed spacing): same input, same bytes.
+
+    (safetensors' own writer orders the metadata map differently from run to run.)
+    """
+    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
+    offset = 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        if t.dtype != torch.float32:
+            raise ValueError(f"{name}: only float32 tensors are written, got {t.dtype}")
+        size = t.numel() * 4
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for name in sorted(tensors):
+            f.write(tensors[name].contiguous().numpy().astype("<f4", copy=False).tobytes())
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -182,8 +205,14 @@ def tiny_paths(folder: Path | None = None) -> tuple[Path, Path]:
 
 
 def ensure_tiny_checkpoint(folder: Path | None = None) -> tuple[Path, Path]:
-    """The cached tiny checkpoint and upsampler, built first if either is missing."""
+    """The cached tiny checkpoint and upsampler, built first if either is missing or its header is damaged."""
+    from ltxflow.engine.checkpoint import Checkpoint, CheckpointError
+
     checkpoint, upsampler = tiny_paths(folder)
-    if not (checkpoint.is_file() and upsampler.is_file()):
+    try:
+        usable = upsampler.is_file() and Checkpoint.open(checkpoint).model_version == TINY_VERSION
+    except CheckpointError:
+        usable = False
+    if not usable:
         write_tiny_checkpoint(checkpoint, upsampler)
     return checkpoint, upsampler

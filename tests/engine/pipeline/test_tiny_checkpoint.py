@@ -58,3 +58,16 @@ def test_cache_env_and_rebuild(tmp_path, monkeypatch, tiny_cache) -> None:
         Checkpoint.open(ckpt)
     ensure_tiny_checkpoint()  # ... and rebuilt on the next use
     assert digest(ckpt) == good
+
+
+def test_script_in_another_process_gives_the_same_bytes(tmp_path, tiny_cache) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "make_tiny_checkpoint.py"
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    for built, cached in zip(tiny_paths(tmp_path), tiny_paths(tiny_cache), strict=True):
+        assert digest(built) == digest(cached)
+        assert f"{digest(built)}  {built}" in done.stdout

@@ -18,9 +18,10 @@ Progress = Callable[[int, int], None]  # progress(steps_done, steps_total)
 
 
 def encode_prompts(models: ModelSet, request: GenerationRequest) -> Contexts:
-    """Contexts of the prompt and, when CFG is on for either modality, of the negative prompt."""
+    """Contexts of the prompt and, when CFG is on for either modality (never distilled), of the negative prompt."""
     audio_guidance = request.audio_guidance if request.audio else None
-    needs_negative = Pass.UNCOND in passes_needed(request.video_guidance, audio_guidance)
+    guided = request.pipeline != "distilled"
+    needs_negative = guided and Pass.UNCOND in passes_needed(request.video_guidance, audio_guidance)
     prompts = [request.prompt, request.negative_prompt] if needs_negative else [request.prompt]
     video, audio = models.text.encode(prompts)  # (1 or 2, L, Cv), (1 or 2, L, Ca)
     video, audio = video.to(models.dtype), audio.to(models.dtype)

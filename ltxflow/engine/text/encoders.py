@@ -188,7 +188,8 @@ class CachedTextEncoder:
         if new:
             video, audio = self.encoder.encode(new)  # (N, L, Dv), (N, L, Da)
             self.encoded += len(new)
-            for old in [p for p in self.cache if p not in wanted][: max(0, len(self.cache) + len(new) - self.max_prompts)]:
+            surplus = max(0, len(self.cache) + len(new) - self.max_prompts)
+            for old in [p for p in self.cache if p not in wanted][:surplus]:
                 del self.cache[old]  # oldest first, never one this call needs
             for i, prompt in enumerate(new):
                 self.cache[prompt] = (video[i], audio[i])

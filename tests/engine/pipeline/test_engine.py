@@ -65,8 +65,10 @@ def test_silent_mode_has_no_audio(engine) -> None:
 @pytest.mark.parametrize("pipeline", ["two-stage", "distilled"])
 def test_two_stage_kinds(engine, pipeline) -> None:
     steps: list[int] = []
-    clip = engine.generate(task(pipeline=pipeline, width=128, height=128), progress=lambda d, t: steps.append(t))
+    clip = engine.generate(task(pipeline=pipeline, width=128, height=128, negative_prompt=f"not {pipeline}"),
+                           progress=lambda d, t: steps.append(t))  # fmt: skip
     assert clip.frames.shape == (9, 128, 128, 3) and clip.audio.shape == (2, 9000)
+    assert (f"not {pipeline}" in engine.models.text.cache) == (pipeline == "two-stage")  # distilled: no CFG
     assert set(steps) == {3 + 3 if pipeline == "two-stage" else 8 + 3} and len(steps) == steps[0]
 
 

@@ -34,11 +34,13 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).abs().max() / b.abs().max()).item()
 
 
-@pytest.fixture(scope="module")
-def gemma_dir(tmp_path_factory):
-    """A tiny random Gemma-3 causal LM and a word-level tokenizer in one local folder."""
+@pytest.fixture(scope="module", params=["text-only", "multimodal"])
+def gemma_dir(request, tmp_path_factory):
+    """A tiny random Gemma-3 (text-only causal LM, or the image-text layout the real 12B folder has) and a
+    word-level tokenizer in one local folder."""
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
+    from transformers import Gemma3Config, Gemma3ForCausalLM, Gemma3ForConditionalGeneration, Gemma3TextConfig
+    from transformers import PreTrainedTokenizerFast, SiglipVisionConfig
 
     folder = tmp_path_factory.mktemp("gemma")
     vocab = {tok: i for i, tok in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", *WORDS])}
@@ -47,12 +49,19 @@ def gemma_dir(tmp_path_factory):
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>",
                                    unk_token="<unk>")
     fast.save_pretrained(folder)
-    config = Gemma3TextConfig(vocab_size=len(vocab), hidden_size=WIDTH, intermediate_size=32, num_hidden_layers=LAYERS,
+    config = Gemma3TextConfig(vocab_size=len(vocab) + 3, hidden_size=WIDTH, intermediate_size=32, num_hidden_layers=LAYERS,
                               num_attention_heads=2, num_key_value_heads=1, head_dim=8, sliding_window=16,
                               max_position_embeddings=1024, pad_token_id=0, eos_token_id=1, bos_token_id=2)
     torch.manual_seed(0)
-    Gemma3ForCausalLM(config).float().eval().save_pretrained(folder)
-    return folder
+    if request.param == "text-only":
+        Gemma3ForCausalLM(config).float().eval().save_pretrained(folder)
+        return folder, Gemma3ForCausalLM
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=28, patch_size=14)
+    full = Gemma3Config(text_config=config, vision_config=vision, mm_tokens_per_image=4, boi_token_index=len(vocab),
+                        eoi_token_index=len(vocab) + 1, image_token_index=len(vocab) + 2)
+    Gemma3ForConditionalGeneration(full).float().eval().save_pretrained(folder)
+    return folder, Gemma3ForConditionalGeneration
 
 
 def text_config() -> TextConfig:
@@ -82,12 +91,11 @@ def shared_embeddings(config: TextConfig) -> tuple[TextEmbeddings, EmbeddingsPro
 
 
 def test_gemma_encoder_matches_ltx_core(gemma_dir) -> None:
-    from transformers import Gemma3ForCausalLM
-
+    folder, model_class = gemma_dir
     ours_emb, ref_emb = shared_embeddings(text_config())
-    encoder = GemmaTextEncoder(gemma_dir, ours_emb, dtype=torch.float32)
-    ref = RefGemmaEncoder(model=Gemma3ForCausalLM.from_pretrained(gemma_dir, dtype=torch.float32).eval(),
-                          tokenizer=LTXVGemmaTokenizer(str(gemma_dir), 1024), dtype=torch.float32)
+    encoder = GemmaTextEncoder(folder, ours_emb, dtype=torch.float32)
+    ref = RefGemmaEncoder(model=model_class.from_pretrained(folder, dtype=torch.float32).eval(),
+                          tokenizer=LTXVGemmaTokenizer(str(folder), 1024), dtype=torch.float32)
     prompts = ["  a lamp on the desk at night ", "warm light soft click"]
     ids, mask = encoder.tokenize(prompts)
     assert ids.shape == (2, 1024) and mask[:, -1].all() and not mask[:, 0].any()  # left padded to 1024

@@ -28,17 +28,18 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from ltxflow.engine.transformer import LTXTransformer, ModalityInput, Perturbation, TransformerConfig  # noqa: E402
 from ltxflow.engine.transformer.flops import forward_flops  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import PLAIN, SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.transformer.speed import PLAIN, GraphedForward, SpeedOptions, prepare_for_speed_  # noqa: E402
 
 CONFIGS = {"19b": TransformerConfig.ltx2_19b, "22b": TransformerConfig.ltx23_22b}
 STG_BLOCK = {"19b": 29, "22b": 28}
 # Cumulative variants of our model: (label, options applied on top of the previous ones).
-VARIANTS = [
-    ("ours plain", PLAIN),
-    ("+ cuDNN attention", SpeedOptions(fuse_projections=False, compile=False)),
-    ("+ packed QKV", SpeedOptions(compile=False)),
-    ("+ compiled ops (default)", SpeedOptions()),
-    ("+ FP8 (opt-in)", SpeedOptions(fp8=True)),
+VARIANTS = [  # (label, options, replay as a CUDA graph)
+    ("ours plain", PLAIN, False),
+    ("+ cuDNN attention", SpeedOptions(fuse_projections=False, compile=False), False),
+    ("+ packed QKV", SpeedOptions(compile=False), False),
+    ("+ compiled ops (default)", SpeedOptions(), False),
+    ("+ CUDA graph", SpeedOptions(), True),  # capture fails: RoPE builds its frequency ladder on the CPU
+    ("+ FP8 (opt-in)", SpeedOptions(fp8=True), False),
 ]
 DEFAULT_VARIANT = "+ compiled ops (default)"
 FP8_VARIANT = "+ FP8 (opt-in)"
@@ -271,7 +272,7 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
                 step = lambda: [ref(*m, p) for m, p in zip(inp.guided_ref, ref_p)]  # noqa: E731
                 ref_guided[s] = torch.cat([o[0] for o in step()])
                 record("ltx-core", s, "guided step (4 passes)", time_ms(step, 1, reps(s)), ref_guided[s], None, 4)
-        for label, options in VARIANTS:
+        for label, options, graphed in VARIANTS:
             if label not in args.variants:
                 continue
             t0 = time.time()
@@ -281,18 +282,19 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
             full = label in (DEFAULT_VARIANT, FP8_VARIANT)
             for s in sizes if full else [x for x in sizes if x in args.ablation]:
                 inp = inputs[s]
-                torch.cuda.reset_peak_memory_stats()
-                fwd = lambda: ours(*inp.ours)  # noqa: E731
-                t0 = time.time()
-                out = fwd()[0]
-                first = time.time() - t0
-                record(label, s, "forward", time_ms(fwd, 1, reps(s)), out, ref_out[s])
-                print(f"  first call {first:.1f} s", flush=True)
+                calls = [("forward", inp.ours, None, ref_out[s], 1)]
                 if full and s in args.guided:
+                    calls.append(("guided step (batched)", inp.guided_ours, ours_p, ref_guided[s], 4))
+                for kind, modal, perts, expected, passes in calls:
                     torch.cuda.reset_peak_memory_stats()
-                    step = lambda: ours(*inp.guided_ours, ours_p)  # noqa: E731
-                    out = step()[0]
-                    record(label, s, "guided step (batched)", time_ms(step, 1, reps(s)), out, ref_guided[s], 4)
+                    t0 = time.time()
+                    fwd = GraphedForward(ours, *modal, perts) if graphed else (lambda m=modal, p=perts: ours(*m, p))
+                    out = fwd(*modal, perts)[0] if graphed else fwd()[0]
+                    print(f"  {kind}: first call {time.time() - t0:.1f} s", flush=True)
+                    run = (lambda f=fwd, m=modal, p=perts: f(*m, p)) if graphed else fwd
+                    record(label, s, kind, time_ms(run, 1, reps(s)), out, expected, passes)
+                    del fwd, run, out
+                    torch.cuda.empty_cache()
     del ref, ours, inputs, ref_out, ref_guided
     gc.collect()
     torch.cuda.empty_cache()

@@ -48,9 +48,12 @@ class Attention(nn.Module):
         """Scaled dot-product attention over (B, H, T, d) heads, preferring `backends` on CUDA."""
         if not (self.backends and q.is_cuda):
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
-        with sdpa_kernel(list(self.backends), set_priority=True):
-            if self.backends[0] is SDPBackend.CUDNN_ATTENTION and not cudnn_accepts(q, k, v, mask):
+        backends = list(self.backends)
+        if backends[0] is SDPBackend.CUDNN_ATTENTION:  # a priority list alone did not make torch 2.11 pick cuDNN
+            if not cudnn_accepts(q, k, v, mask):
                 q, k, v = q.contiguous(), k.contiguous(), v.contiguous()  # cuDNN's own (B, H, T, d) layout
+            backends = backends[:1] if cudnn_accepts(q, k, v, mask) else backends[1:] or [SDPBackend.MATH]
+        with sdpa_kernel(backends, set_priority=True):
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
 
     def forward(self, x: Tensor, context: Tensor | None = None, *, rope: Rope | None = None,
@@ -91,7 +94,8 @@ def cudnn_accepts(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
     if key not in _CUDNN_VERDICTS:
         try:
             params = torch.backends.cuda.SDPAParams(q, k, v, mask, 0.0, False, False)
-            _CUDNN_VERDICTS[key] = torch.backends.cuda.can_use_cudnn_attention(params, False)
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):  # the check also reads the global enable flag
+                _CUDNN_VERDICTS[key] = torch.backends.cuda.can_use_cudnn_attention(params, False)
         except (AttributeError, TypeError, RuntimeError):  # API differs in this torch: leave the layout alone
             _CUDNN_VERDICTS[key] = True
     return _CUDNN_VERDICTS[key]

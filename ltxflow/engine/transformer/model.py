@@ -52,7 +52,7 @@ def velocity_to_x0(latent: Tensor, velocity: Tensor, timesteps: Tensor) -> Tenso
 
 
 def _skip(flags: list[bool], like: Tensor, cache: dict[tuple[bool, ...], Skip] | None = None) -> Skip:
-    """Skip for one attention given per-item 'skip' flags (memoised in `cache`: one host-to-device copy each)."""
+    """Skip for one attention given per-item 'skip' flags (memoised in `cache`)."""
     key = tuple(flags)
     if cache is not None and key in cache:
         return cache[key]
@@ -61,8 +61,10 @@ def _skip(flags: list[bool], like: Tensor, cache: dict[tuple[bool, ...], Skip] |
     elif not any(flags):
         skip = Skip()
     else:
-        keep = torch.tensor([0.0 if f else 1.0 for f in flags], dtype=like.dtype, device=like.device)
-        skip = Skip(keep=keep.view(-1, 1, 1))  # (B, 1, 1)
+        keep = torch.ones(len(flags), 1, 1, dtype=like.dtype, device=like.device)  # (B, 1, 1)
+        for i in (i for i, f in enumerate(flags) if f):
+            keep[i].fill_(0.0)  # a device-side fill: no host-to-device copy, so CUDA-graph capture works
+        skip = Skip(keep=keep)
     if cache is not None:
         cache[key] = skip
     return skip

@@ -20,8 +20,8 @@ def _load_stubs() -> types.ModuleType:
 
 @pytest.fixture(scope="session")
 def ltx_pipelines() -> types.SimpleNamespace:
-    """ltx_pipelines.utils.{helpers,samplers}."""
-    return _load_stubs().import_ltx_pipelines("helpers", "samplers")
+    """ltx_pipelines.utils.{helpers,samplers,types}."""
+    return _load_stubs().import_ltx_pipelines("helpers", "samplers", "types")
 
 
 @pytest.fixture(scope="session")

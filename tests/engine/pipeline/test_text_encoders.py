@@ -49,7 +49,8 @@ def gemma_dir(request, tmp_path_factory):
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>",
                                    unk_token="<unk>")
     fast.save_pretrained(folder)
-    config = Gemma3TextConfig(vocab_size=len(vocab) + 3, hidden_size=WIDTH, intermediate_size=32, num_hidden_layers=LAYERS,
+    config = Gemma3TextConfig(vocab_size=len(vocab) + 3, hidden_size=WIDTH, intermediate_size=32,
+                              num_hidden_layers=LAYERS,
                               num_attention_heads=2, num_key_value_heads=1, head_dim=8, sliding_window=16,
                               max_position_embeddings=1024, pad_token_id=0, eos_token_id=1, bos_token_id=2)
     torch.manual_seed(0)

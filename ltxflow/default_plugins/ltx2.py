@@ -22,6 +22,7 @@ from ltxflow.engine.conditioning.inputs import TaskConditioning, task_conditioni
 from ltxflow.engine.sampling import NO_GUIDANCE, GuidanceParams
 from ltxflow.engine.video_vae import VideoEncoder
 from ltxflow.engine.tiny import TINY_NAME, ensure_tiny_checkpoint
+from ltxflow.engine.transformer.speed import SpeedOptions
 from ltxflow.engines import Engine, EngineFactory, EngineSettings, Progress
 from ltxflow.errors import LtxflowError
 from ltxflow.hookspecs import hookimpl
@@ -90,7 +91,8 @@ class LTX2Engine:
                 gemma_dir=Path(os.environ[GEMMA_ENV]) if os.environ.get(GEMMA_ENV) else None,
                 precomputed=Path(os.environ[EMBEDDINGS_ENV]) if os.environ.get(EMBEDDINGS_ENV) else None,
             )
-        self.models: ModelSet | None = load_models(checkpoint, self.device, self.dtype, text, upsampler)
+        speed = SpeedOptions() if self.device.type == "cuda" else None  # same function, faster kernels on GPUs
+        self.models: ModelSet | None = load_models(checkpoint, self.device, self.dtype, text, upsampler, speed)
         self.checkpoint = checkpoint
         self._video_encoder: VideoEncoder | None = None  # loaded on the first task that conditions on pixels
         self._audio_encoder: AudioEncoder | None = None  # loaded on the first reference-audio task

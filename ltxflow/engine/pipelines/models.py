@@ -14,6 +14,7 @@ from ltxflow.engine.pipelines.request import PipelineError
 from ltxflow.engine.text.encoders import CachedTextEncoder, GemmaTextEncoder, PrecomputedTextEncoder, TextEncoder
 from ltxflow.engine.text.encoders import TinyTextEncoder
 from ltxflow.engine.transformer import LTXTransformer
+from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
 from ltxflow.engine.upsampler import LatentUpsampler, load_upsampler
 from ltxflow.engine.video_vae import VideoDecoder
 
@@ -61,10 +62,16 @@ def free_memory(device: torch.device) -> None:
 
 
 def load_models(checkpoint: str | Path, device: torch.device, dtype: torch.dtype, text: TextSource = TextSource(),
-                upsampler: str | Path | None = None) -> ModelSet:  # fmt: skip
-    """Open `checkpoint` once and load each part strictly onto `device` in `dtype`."""
+                upsampler: str | Path | None = None, speed: SpeedOptions | None = None) -> ModelSet:  # fmt: skip
+    """Open `checkpoint` once and load each part strictly onto `device` in `dtype`.
+
+    speed: inference settings for the transformer (see transformer.speed); None keeps the plain, reference-identical
+    path, which is what the CPU uses.
+    """
     ckpt = Checkpoint.open(checkpoint)
     transformer = ckpt.load("transformer", dtype=dtype, device=device)
+    if speed is not None:
+        prepare_for_speed_(transformer, speed)
     embeddings = ckpt.load("text_embeddings", dtype=dtype, device=device)
     encoder: TextEncoder
     if text.precomputed is not None:

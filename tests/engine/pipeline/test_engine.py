@@ -82,3 +82,20 @@ def test_bad_settings_are_one_line_errors(engine, tmp_path) -> None:
         factory(EngineSettings(str(tmp_path / "missing.safetensors"), device="cpu"))
     with pytest.raises(LtxflowError, match="generation.dtype"):
         factory(EngineSettings("tiny", device="cpu", dtype="float8"))
+
+
+def test_speed_settings_keep_the_function(tiny_cache) -> None:
+    import torch
+
+    from ltxflow.engine.pipelines import GenerationRequest, generate_latents, load_models
+    from ltxflow.engine.tiny import tiny_paths
+    from ltxflow.engine.transformer.speed import SpeedOptions
+
+    ckpt, up = tiny_paths(tiny_cache)
+    cpu = torch.device("cpu")
+    plain = load_models(ckpt, cpu, torch.float32, upsampler=up)
+    packed = load_models(ckpt, cpu, torch.float32, upsampler=up, speed=SpeedOptions(attention=(), compile=False))
+    request = GenerationRequest("lamp", 64, 64, 9, Fraction(24), steps=2, negative_prompt="no")
+    a, b = generate_latents(plain, request), generate_latents(packed, request)
+    torch.testing.assert_close(b.video.latent, a.video.latent, rtol=0, atol=1e-5)
+    torch.testing.assert_close(b.audio.latent, a.audio.latent, rtol=0, atol=1e-5)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import importlib.util
 import os
-import pkgutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ ENTRY_POINT_GROUP = "ltxflow"
 LOAD_ENV = "LTXFLOW_LOAD_PLUGINS"  # comma-separated allow-list of installed and local plugins
 TRACE_ENV = "LTXFLOW_TRACE_PLUGINS"  # set to print every hook call with its arguments and result
 DIR_ENV = "LTXFLOW_PLUGINS_DIR"  # folder of local plugin modules; default ./plugins
-DEFAULT_PACKAGE = "ltxflow.default_plugins"  # every module in it is a built-in plugin
+DEFAULT_PACKAGE = "ltxflow.default_plugins"  # built-in plugins live here, registered by entry points
 
 pm = pluggy.PluginManager("ltxflow")  # the shared manager; see new_plugin_manager() for a fresh one
 pm.add_hookspecs(hookspecs)
@@ -53,15 +51,17 @@ def load_plugins(plugins_dir: Path | str | None = None) -> None:
 
 
 def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env: Mapping[str, str]) -> None:
-    """Register built-ins, entry points (allow-listed by $LTXFLOW_LOAD_PLUGINS) and the local plugins folder."""
+    """Register entry-point plugins (built-ins always; others allow-listed by $LTXFLOW_LOAD_PLUGINS), then plugins/."""
     if env.get(TRACE_ENV):
         manager.add_hookcall_monitoring(_trace_before, _trace_after)
     allow = _allow_list(env)
-    for name in default_plugin_names():
-        module = importlib.import_module(f"{DEFAULT_PACKAGE}.{name}")
-        if not manager.is_registered(module):
-            manager.register(module, name=f"ltxflow.{name}")
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entries = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    if not any(entry.value.startswith(f"{DEFAULT_PACKAGE}.") for entry in entries):
+        raise PluginError(
+            "ltxflow's built-in plugins are not registered: install the package (pip install -e .) so its "
+            f"'{ENTRY_POINT_GROUP}' entry points exist"
+        )
+    for entry in entries:
         builtin = entry.value.startswith(f"{DEFAULT_PACKAGE}.")
         if not builtin and allow is not None and entry.name not in allow:
             continue
@@ -77,11 +77,6 @@ def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env
             if not path.name.startswith("_") and (allow is None or path.stem in allow):
                 load_local_plugin(path, manager)
 
-
-def default_plugin_names() -> list[str]:
-    """Modules of ltxflow.default_plugins; they register through the same path as entry points would."""
-    package = importlib.import_module(DEFAULT_PACKAGE)
-    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
 
 
 def load_local_plugin(path: Path, manager: pluggy.PluginManager | None = None) -> ModuleType:

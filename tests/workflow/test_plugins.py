@@ -37,6 +37,18 @@ def test_loaded_plugins_implement_only_known_hooks(pm):
     assert {"ltxflow.filters", "ltxflow.brand_audio", "ltxflow.costs"} <= names
 
 
+def test_builtins_register_through_the_entry_point_group_like_third_party_plugins():
+    import importlib.metadata
+
+    entries = {e.name: e.value for e in importlib.metadata.entry_points(group=plugins.ENTRY_POINT_GROUP)}
+    builtin = {name for name, value in entries.items() if value.startswith(plugins.DEFAULT_PACKAGE + ".")}
+    assert builtin == {"ltx2", "presets", "brand_audio", "filters", "costs"}
+    manager = plugins.new_plugin_manager()
+    plugins.load_into(manager, None, {plugins.LOAD_ENV: ""})  # an empty allow-list still keeps the built-ins
+    assert {f"ltxflow.{name}" for name in builtin} <= {manager.get_name(p) for p in manager.get_plugins()}
+    assert "ltx2" in plugins.engines(manager) and "reels" in plugins.presets(manager)
+
+
 def _local_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "plugins"
     folder.mkdir()

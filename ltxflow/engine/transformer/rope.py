@@ -28,6 +28,17 @@ def frequency_ladder(theta: float, n_axes: int, width: int, float64: bool) -> Te
     return theta ** exponents * math.pi / 2
 
 
+_LADDERS: dict[tuple, Tensor] = {}
+
+
+def device_ladder(theta: float, n_axes: int, width: int, float64: bool, device: torch.device) -> Tensor:
+    """`frequency_ladder` built once on the CPU and kept on `device` (no host-to-device copy per forward)."""
+    key = (theta, n_axes, width, float64, str(device))
+    if key not in _LADDERS:
+        _LADDERS[key] = frequency_ladder(theta, n_axes, width, float64).to(device)
+    return _LADDERS[key]
+
+
 def rope_angles(positions: Tensor, max_pos: tuple[int, ...], ladder: Tensor) -> Tensor:
     """Rotation angles (B, T, F*n) laid out frequency-major, axis-minor (index k*n + a)."""
     if positions.ndim == 4:  # (B, n, T, 2) [start, end) bounds -> their middle, in the positions' own dtype
@@ -43,7 +54,7 @@ def rope_angles(positions: Tensor, max_pos: tuple[int, ...], ladder: Tensor) -> 
 def rope_tables(positions: Tensor, *, width: int, heads: int, max_pos: tuple[int, ...], theta: float,
                 layout: str, float64_ladder: bool, dtype: torch.dtype) -> Rope:
     """Tables for `positions` ((B, n, T, 2) bounds or (B, n, T) points) over a `width`-channel q/k of `heads` heads."""
-    ladder = frequency_ladder(theta, len(max_pos), width, float64_ladder)  # (F,)
+    ladder = device_ladder(theta, len(max_pos), width, float64_ladder, positions.device)  # (F,)
     angles = rope_angles(positions, max_pos, ladder)  # (B, T, F*n)
     cos, sin = angles.cos(), angles.sin()
     b, t, used = angles.shape
@@ -69,8 +80,9 @@ def apply_rope(x: Tensor, rope: Rope) -> Tensor:
         rotated = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).flatten(-2)  # (B, T, width)
         return x * rope.cos + rotated * rope.sin
     b, h, t, half = rope.cos.shape
-    xh = x.reshape(b, t, h, 2 * half).transpose(1, 2)  # (B, H, T, d) with d split into halves [x1 | x2]
-    x1, x2 = xh[..., :half], xh[..., half:]  # (B, H, T, d/2) each
-    out1 = torch.addcmul(x1 * rope.cos, x2, rope.sin, value=-1)  # x1 cos - x2 sin
-    out2 = torch.addcmul(x2 * rope.cos, x1, rope.sin)  # x2 cos + x1 sin
-    return torch.cat([out1, out2], dim=-1).transpose(1, 2).reshape(b, t, h * 2 * half)  # (B, T, width)
+    cos, sin = rope.cos.transpose(1, 2), rope.sin.transpose(1, 2)  # (B, T, H, d/2) views: x keeps its token-major
+    xh = x.reshape(b, t, h, 2 * half)  # (B, T, H, d), d split into halves [x1 | x2]; layout, so no transposed copy
+    x1, x2 = xh[..., :half], xh[..., half:]  # (B, T, H, d/2) each
+    out1 = torch.addcmul(x1 * cos, x2, sin, value=-1)  # x1 cos - x2 sin
+    out2 = torch.addcmul(x2 * cos, x1, sin)  # x2 cos + x1 sin
+    return torch.cat([out1, out2], dim=-1).reshape(b, t, h * 2 * half)  # (B, T, width)

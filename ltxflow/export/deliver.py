@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+import shutil
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +21,7 @@ from ltxflow.export.audio import delivery_audio
 from ltxflow.export.encode import write_mp4
 from ltxflow.export.fit import draw_safe_box, fit_frame, frame_indices
 from ltxflow.export.images import centre_crop, write_jpeg
-from ltxflow.export.presets import ExportError, Preset
+from ltxflow.export.presets import ENCODE_FIELDS, ExportError, Preset
 from ltxflow.export.probe import check_mp4, probe_mp4
 
 
@@ -92,10 +93,48 @@ def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy
     Each file is written atomically; the MP4s are reopened and checked against the preset. The review
     copy dims everything outside the preset's safe box (identical to the delivery when it has none).
     """
-    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
-        raise ExportError(f"export file stem {stem!r} must be a plain file name")
+    return deliver_many(clip, {preset.name: preset}, out_dir, lambda _: stem, review_copy=review_copy)[preset.name]
+
+
+def deliver_many(clip: Clip, presets: Mapping[str, Preset], out_dir: Path, stem_for: Callable[[str], str], *,
+                 review_copy: bool = False) -> dict[str, list[Deliverable]]:  # fmt: skip
+    """`deliver` for each platform -> preset, encoding each distinct MP4 once.
+
+    Presets that agree on every encode field (`ENCODE_FIELDS`) and on the cut (same frames, rate and
+    length after trimming) share one encode: the first platform's MP4 is copied to the others' names.
+    Every MP4 is still reopened and checked against its own preset. On any failure every file this
+    call wrote is removed.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    stems = {name: _checked_stem(stem_for(name)) for name in presets}
+    encoded: dict[tuple[object, ...], Path] = {}  # encode key -> MP4 already written by this call
+    results: dict[str, list[Deliverable]] = {}
+    written: list[Path] = []
+    try:
+        for name, preset in presets.items():
+            results[name] = _deliver_one(clip, preset, out_dir, stems[name], review_copy, encoded, written)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return results
+
+
+def encode_key(preset: Preset, plan: _Plan) -> tuple[object, ...]:
+    """What decides an MP4's bytes: the preset's encode fields and the frames, rate and length to encode."""
+    return (*(getattr(preset, field) for field in ENCODE_FIELDS), plan.indices, plan.fps)
+
+
+def _checked_stem(stem: str) -> str:
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise ExportError(f"export file stem {stem!r} must be a plain file name")
+    return stem
+
+
+def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_copy: bool,
+                 encoded: dict[tuple[object, ...], Path], written: list[Path]) -> list[Deliverable]:  # fmt: skip
+    """One platform's files; its MP4 is copied from `encoded` when an identical encode exists."""
     plan = _plan(clip, preset)
     audio, report = delivery_audio(clip.audio, clip.sample_rate, plan.seconds, preset)
     warnings = list(plan.warnings)
@@ -112,25 +151,43 @@ def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy
             fitted = fit_frame(clip.frames[i], preset)
             yield draw_safe_box(fitted, preset.safe_box) if review and preset.safe_box else fitted
 
-    results = [_write_video("video", out_dir / f"{stem}.mp4", frames(False), plan, audio, clip, preset, warnings)]
+    video_path = out_dir / f"{stem}.mp4"
+    key = encode_key(preset, plan)
+    master = encoded.get(key)
+    if master is not None and master != video_path:
+        _copy_atomic(master, video_path)
+    else:
+        write_mp4(frames(False), plan.fps, audio, preset, video_path)
+        encoded[key] = video_path
+    written.append(video_path)
+    results = [_checked_video("video", video_path, plan, clip, preset, warnings)]
 
     cover_at = plan.indices[len(plan.indices) // 2]  # the middle frame
     cover = fit_frame(clip.frames[cover_at], preset)
     cover_path = write_jpeg(cover, out_dir / f"{stem}.cover.jpg", preset.cover_size)
+    written.append(cover_path)
     results.append(_deliverable("cover", cover_path, _probe_image(cover_path), [], []))
     if preset.preview_aspect is not None:
         aw, ah = preset.preview_aspect
         preview_path = write_jpeg(centre_crop(cover, preset.preview_aspect), out_dir / f"{stem}.preview-{aw}x{ah}.jpg")
+        written.append(preview_path)
         results.append(_deliverable("preview", preview_path, _probe_image(preview_path), [], []))
     if review_copy:
         review_path = out_dir / f"{stem}.review.mp4"
-        results.append(_write_video("review", review_path, frames(True), plan, audio, clip, preset, []))
+        write_mp4(frames(True), plan.fps, audio, preset, review_path)
+        written.append(review_path)
+        results.append(_checked_video("review", review_path, plan, clip, preset, []))
     return results
 
 
-def _write_video(kind: str, path: Path, frames: Iterator[np.ndarray], plan: _Plan, audio: np.ndarray | None,
-                 clip: Clip, preset: Preset, warnings: list[str]) -> Deliverable:  # fmt: skip
-    write_mp4(frames, plan.fps, audio, preset, path)
+def _copy_atomic(source: Path, target: Path) -> None:
+    """Copy a finished file to another name; the target appears complete or not at all."""
+    with atomic_path(target) as partial:
+        shutil.copyfile(source, partial)
+
+
+def _checked_video(kind: str, path: Path, plan: _Plan, clip: Clip, preset: Preset, warnings: list[str]) -> Deliverable:
+    """Reopen a written MP4 and check it against `preset`."""
     facts = probe_mp4(path)
     return _deliverable(kind, path, facts, check_mp4(facts, preset, plan.fps, clip.audio is not None), warnings)
 

@@ -117,6 +117,20 @@ class Preset:
             raise ExportError(f"{source}: {e}") from None
 
 
+# Fields that decide an MP4's bytes (with the frames, rate and length cut from the clip). Presets equal on
+# these share one encode; the rest only name the preset, bound its spec check or shape its side files.
+ENCODE_FIELDS: tuple[str, ...] = (
+    "width", "height", "fit", "video_codec", "profile", "pix_fmt", "color", "gop_seconds", "b_frames",
+    "rate_control", "video_kbps", "video_kbps_hfr", "crf", "x264_preset", "audio_codec", "sample_rate",
+    "channels", "audio_kbps", "require_audio", "loudness_lufs", "true_peak_dbtp", "aac_headroom_db",
+)  # fmt: skip
+# The cut (fps policy and rates, trim limits) enters the encode key through the planned frames instead.
+CHECK_ONLY_FIELDS: tuple[str, ...] = (
+    "name", "label", "fps_policy", "fps", "min_fps", "max_fps", "min_seconds", "max_seconds", "over_length",
+    "max_bytes", "min_total_kbps", "safe_box", "cover_width", "cover_height", "preview_aspect",
+)  # fmt: skip
+
+
 # ── value conversion (TOML gives int, float, str, list) ────────────────────────────────────────
 
 

@@ -27,7 +27,7 @@ def write_manifest_csv(ledger: Ledger, campaign: str, path: Path, tasks: Mapping
             "platform": o.platform, "kind": o.kind, "file": o.path, "sha256": o.sha256, "bytes": o.bytes,
             "duration_s": probe.get("duration_s", ""), "width": probe.get("width", ""),
             "height": probe.get("height", ""), "fps": probe.get("fps", ""), "spec_ok": o.spec_ok,
-            "spec_problems": o.spec_problems,
+            "spec_problems": o.spec_problems, "warnings": probe.get("warnings", []),
             "prompt": task.prompt if task else "", "model": f"{task.engine}:{task.checkpoint_id}" if task else "",
         })  # fmt: skip
     write_manifest(rows, path)

@@ -143,7 +143,7 @@ class _RunState:
 
     def run_task(self, engine: Engine, task: Task, bar: tqdm) -> None:
         """Generate, export and record one task; on an error record the failure, on an interrupt clean up."""
-        from ltxflow.export import deliver, write_wav
+        from ltxflow.export import deliver_many, write_wav
         from ltxflow.ledger.records import OutputIn
 
         written: list[Path] = []
@@ -162,8 +162,9 @@ class _RunState:
                 master = write_wav(clip, self.out / f"{task.stem()}.wav")
                 written.append(Path(master.path))
                 outputs.append(_output_in(task.id, "", master))
-            for platform in task.platforms:
-                for item in deliver(clip, self.plan.presets[platform], self.out, task.stem(platform)):
+            presets = {platform: self.plan.presets[platform] for platform in task.platforms}
+            for platform, items in deliver_many(clip, presets, self.out, task.stem).items():  # one encode per master
+                for item in items:
                     written.append(Path(item.path))
                     outputs.append(_output_in(task.id, platform, item))
             costs = self._costs(task, usage)
@@ -212,8 +213,11 @@ def _output_in(task_id: str, platform: str, item: Any) -> OutputIn:
 
     problems = item.spec_problems
     problems = "; ".join(problems) if isinstance(problems, list | tuple) else str(problems or "")
+    probe = dict(item.probe)
+    if getattr(item, "warnings", ()):
+        probe["warnings"] = list(item.warnings)  # what the exporter changed; the manifest's warnings column
     return OutputIn(task_id, platform, item.kind, str(item.path), item.sha256, item.bytes,
-                    json.dumps(item.probe, sort_keys=True, default=str), bool(item.spec_ok), problems)  # fmt: skip
+                    json.dumps(probe, sort_keys=True, default=str), bool(item.spec_ok), problems)  # fmt: skip
 
 
 def _remove(paths: list[Path]) -> None:

@@ -13,7 +13,8 @@ from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
-from ltxflow.tasks import Conditioning, Task, file_sha256, fps_text
+from ltxflow.inputs import content_hash, task_input_problems
+from ltxflow.tasks import Conditioning, Task, fps_text
 from ltxflow.variants import Variant, load_variants
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Plan:
     spent: float  # USD already spent on the campaign
     presets: Mapping[str, Any] = field(default_factory=dict)  # platform -> Preset with overrides applied
     warnings: tuple[str, ...] = ()
+    input_problems: tuple[str, ...] = ()  # one line per unusable conditioning file (variant, role, file)
 
     @property
     def pending_money(self) -> float:
@@ -108,7 +110,7 @@ def _task(
     for role in sorted(files):
         path = files[role]
         if path not in hashes:
-            hashes[path] = file_sha256(path)
+            hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
         conditioning.append(Conditioning(role, str(path), hashes[path], strength if role == "image" else 1.0))
     return replace(task, conditioning=tuple(conditioning))
 
@@ -160,7 +162,8 @@ def plan_campaign(
     estimate = estimate_task_cost(
         Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
     )
-    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, ())
+    problems = dict.fromkeys(line for task in tasks for line in task_input_problems(task))  # seeds repeat them
+    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems))
     return select(base, ledger=ledger, only=only, limit=limit)
 
 

@@ -18,6 +18,7 @@ from ltxflow.campaign import Campaign
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
 from ltxflow.errors import BudgetError, CampaignError
+from ltxflow.inputs import check_task_inputs
 from ltxflow.ledger.store import Ledger
 from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager
@@ -155,6 +156,7 @@ class _RunState:
             bar.set_postfix_str(f"{task.variant_id} s{task.seed} step {done}/{total}", refresh=True)
 
         try:
+            check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
             clip = engine.generate(task, progress=on_step)
             usage = Usage(engine.device_name, time.perf_counter() - started, 1)
             outputs: list[OutputIn] = []

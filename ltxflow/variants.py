@@ -27,7 +27,7 @@ class Variant:
     variant_id: str
     row: str  # where it came from, for errors: "row 3" or "rows 2+5" (row 1 is the header)
     values: Mapping[str, str]  # every column of the row(s), as text
-    files: Mapping[str, Path]  # role -> existing file, from the FILE_COLUMNS that are set
+    files: Mapping[str, Path]  # role -> absolute path from the FILE_COLUMNS that are set (checked when planned)
     image_strength: float | None  # the row's own image strength, or None for the campaign's
     platforms: tuple[str, ...] | None  # the row's own platforms, or None for the campaign's
 
@@ -94,10 +94,7 @@ def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) ->
     for role in FILE_COLUMNS:
         cell = record.get(role, "").strip()
         if cell:
-            resolved = (campaign.folder / cell).absolute()
-            if not resolved.is_file():
-                raise VariantsError(f"{where}: {role}: file not found: {resolved}")
-            files[role] = resolved
+            files[role] = (campaign.folder / cell).absolute()  # a missing file fails only this variant's tasks
     strength = None
     cell = record.get("image_strength", "").strip()
     if cell:

@@ -34,13 +34,22 @@ def init(folder: Path) -> None:
 @click.command()
 @_campaign_arg
 def validate(campaign: Path) -> None:
-    """Check CAMPAIGN (folder or campaign.toml): TOML, variants, templates, platforms."""
+    """Check CAMPAIGN (folder or campaign.toml): TOML, variants, templates, platforms, conditioning files.
+
+    Exit 1 when some variants name unusable conditioning files (their tasks would fail; the rest would run).
+    """
     result = plan_campaign(campaign)
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
+    for problem in result.input_problems:
+        click.echo(f"problem: {problem}")
     variants = len({t.variant_id for t in result.tasks})
-    click.echo(f"ok: {result.campaign.name}: {variants} variants, {len(result.tasks)} tasks, "
+    broken = len({line.split(":", 1)[0] for line in result.input_problems})
+    status = f"{broken} variants with unusable files" if broken else "ok"
+    click.echo(f"{status}: {result.campaign.name}: {variants} variants, {len(result.tasks)} tasks, "
                f"platforms {', '.join(result.campaign.platforms)}")  # fmt: skip
+    if result.input_problems:
+        raise SystemExit(1)
 
 
 @click.command()
@@ -67,6 +76,8 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
         writer.writeheader()
         writer.writerows(rows)
         click.echo(buffer.getvalue(), nl=False)
+        for problem in result.input_problems:
+            click.echo(f"problem: {problem} (this task will fail)", err=True)
         return
     click.echo(_table(rows))
     summary = _plan_summary(result)
@@ -75,6 +86,8 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
                f"${summary['api_low_usd']:.2f}-{summary['api_high_usd']:.2f}")  # fmt: skip
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
+    for problem in result.input_problems:
+        click.echo(f"problem: {problem} (this task will fail)")
 
 
 def _plan_rows(result: Plan) -> list[dict[str, object]]:
@@ -92,7 +105,7 @@ def _plan_summary(result: Plan) -> dict[str, object]:
     return {"tasks": len(result.selected), "pending": n, "usd_per_task": result.estimate.money,
             "pending_usd": result.pending_money, "spent_usd": result.spent, "budget_usd": result.campaign.budget,
             "api_low_usd": n * result.estimate.comparison_low, "api_high_usd": n * result.estimate.comparison_high,
-            "warnings": list(result.warnings)}  # fmt: skip
+            "warnings": list(result.warnings), "input_problems": list(result.input_problems)}  # fmt: skip
 
 
 def _table(rows: list[dict[str, object]], prompt_width: int = 60) -> str:

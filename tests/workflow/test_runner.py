@@ -68,19 +68,20 @@ def test_failing_task_is_recorded_and_the_run_goes_on(campaign, ledger, tmp_path
 
 
 def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, ledger, tmp_path, fake_engine, monkeypatch):
-    import ltxflow.export as export
+    import importlib
 
+    deliver_module = importlib.import_module("ltxflow.export.deliver")  # the package re-exports a function `deliver`
     out = tmp_path / "out"
-    real_deliver = export.deliver
+    real_one = deliver_module._deliver_one
     calls = []
 
-    def deliver_then_ctrl_c(clip, preset, out_dir, stem, **kw):
+    def deliver_then_ctrl_c(clip, preset, out_dir, stem, *args):
         calls.append(stem)
-        if len(calls) == 4:  # beta's second platform: beta's wav and reels file already exist
+        if len(calls) == 4:  # beta's second platform: beta's wav and first platform's files already exist
             raise KeyboardInterrupt
-        return real_deliver(clip, preset, out_dir, stem, **kw)
+        return real_one(clip, preset, out_dir, stem, *args)
 
-    monkeypatch.setattr(export, "deliver", deliver_then_ctrl_c)
+    monkeypatch.setattr(deliver_module, "_deliver_one", deliver_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         _run(campaign, ledger, out)
     assert not [n for n in _files(out) if "beta" in n]  # beta's finished files were removed
@@ -88,7 +89,7 @@ def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, l
     assert len(ledger.finished_task_ids("spring")) == 1
     assert {o.variant_id for o in ledger.outputs("spring")} == {"alpha"}
     assert ledger.runs("spring")[-1].status == "interrupted" and fake_engine.closed == 1
-    monkeypatch.setattr(export, "deliver", real_deliver)
+    monkeypatch.setattr(deliver_module, "_deliver_one", real_one)
     rerun = _run(campaign, ledger, out)
     assert rerun.finished == 1 and len(ledger.finished_task_ids("spring")) == 2
     assert len([n for n in _files(out) if "beta" in n]) == 7

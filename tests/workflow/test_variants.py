@@ -84,9 +84,9 @@ def test_cartesian_crosses_named_columns(make_campaign, toml):
 
 
 def test_row_files_platforms_and_strength_checked(make_campaign, toml):
-    bad_file = "variant_id,product,scene,sound,avoid,image\na,m,s,x,y,missing.png\n"
-    with pytest.raises(VariantsError, match=r"row 2: image: file not found: .*missing.png"):
-        _variants(make_campaign, bad_file)
+    missing_file = "variant_id,product,scene,sound,avoid,image\na,m,s,x,y,missing.png\n"
+    (row,) = _variants(make_campaign, missing_file)  # a missing file fails that variant's tasks at run time
+    assert row.files["image"].name == "missing.png" and row.files["image"].is_absolute()
     bad_platform = "variant_id,product,scene,sound,avoid,platforms\na,m,s,x,y,t-tall tiktok\n"
     with pytest.raises(VariantsError, match=r"row 2: platforms: 'tiktok' is not a campaign platform"):
         _variants(make_campaign, bad_platform)

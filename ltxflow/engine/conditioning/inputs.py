@@ -21,7 +21,8 @@ from ltxflow.engine.latents import AudioLatentShape, VideoLatentShape
 from ltxflow.engine.latents.shapes import VIDEO_SPACE_STRIDE
 from ltxflow.engine.sampling.state import LatentState
 from ltxflow.engine.video_vae import VideoEncoder, encode_frames
-from ltxflow.media import fit_cover, read_audio, read_video
+from ltxflow.errors import LtxflowError
+from ltxflow.media import MediaError, fit_cover, read_audio, read_video
 from ltxflow.media.image import load_image, to_unit_range
 from ltxflow.media.video import fit_frames
 from ltxflow.tasks import Task
@@ -120,17 +121,18 @@ def task_conditioning(
 
 
 def _required(task: Task, role: str) -> Path:
-    """The path of the task's `role` file; its absence is a planning bug, reported with the variant."""
+    """The path of the task's `role` file, or a one-line MediaError naming the variant and the missing role."""
     cond = task.condition(role)
     if cond is None:
-        raise ValueError(f"variant {task.variant_id}: audio mode {task.audio_mode!r} needs a {role} file")
+        raise MediaError(f"variant {task.variant_id}: audio mode {task.audio_mode!r} needs a {role} file, "
+                         f"and the task names none")  # fmt: skip
     return Path(cond.path)
 
 
 def _need(encoder, kind: str):  # type: ignore[no-untyped-def]
     """The encoder, or a clear error when the checkpoint has none."""
     if encoder is None:
-        raise ValueError(f"this conditioning needs the checkpoint's {kind} VAE encoder, which was not loaded")
+        raise LtxflowError(f"this conditioning needs the checkpoint's {kind} VAE encoder, which was not loaded")
     return encoder
 
 

@@ -140,3 +140,15 @@ def test_brand_audio_plugin_naming_a_missing_file_fails_at_run_not_at_plan(tmp_p
         assert fixed.tasks[0].id == a.id and fixed.tasks[1].id != b.id and not fixed.input_problems
     finally:
         pm.unregister(plugin)
+
+
+def test_reference_task_without_brand_audio_is_a_one_line_ltxflow_error():
+    from ltxflow.engine.conditioning.inputs import task_conditioning
+    from ltxflow.errors import LtxflowError
+    from ltxflow.tasks import Guidance, Task
+
+    task = Task(campaign="c", variant_id="v9", seed=1, prompt="p", negative_prompt="", engine="ltx2", checkpoint="tiny",
+                checkpoint_id="tiny", width=64, height=64, num_frames=9, fps="24/1", steps=2, pipeline="one-stage",
+                video_guidance=Guidance(), audio_guidance=Guidance(), audio_mode="reference")  # fmt: skip
+    with pytest.raises(LtxflowError, match=r"^variant v9: audio mode 'reference' needs a brand_audio file, and the task names none$"):
+        task_conditioning(task, None, None)

@@ -3,7 +3,9 @@
 Checkpoints: "tiny" (the embedded toy model, built into the cache on first use) or a path to an official LTX-2 /
 LTX-2.3 single .safetensors file. For a real checkpoint the Gemma-3 folder comes from $LTXFLOW_GEMMA_DIR (or
 precomputed prompt contexts from $LTXFLOW_PROMPT_EMBEDDINGS), the x2 latent upsampler for two-stage runs from
-$LTXFLOW_UPSAMPLER.
+$LTXFLOW_UPSAMPLER. $LTXFLOW_DIT picks the DiT's GPU settings: a comma list of "fp8" (row-wise FP8 linears,
+approximate), "offload" (block weights in host memory, for GPUs smaller than the model) or "plain" (the
+reference-identical path); unset = the exact defaults.
 """
 
 from __future__ import annotations
@@ -32,11 +34,25 @@ ENGINE_NAME = "ltx2"
 GEMMA_ENV = "LTXFLOW_GEMMA_DIR"
 EMBEDDINGS_ENV = "LTXFLOW_PROMPT_EMBEDDINGS"
 UPSAMPLER_ENV = "LTXFLOW_UPSAMPLER"
+DIT_ENV = "LTXFLOW_DIT"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class EngineError(LtxflowError):
     """An engine setting or task this engine cannot run."""
+
+
+def dit_speed(setting: str, device: torch.device) -> SpeedOptions | None:
+    """SpeedOptions from a $LTXFLOW_DIT value; None (the plain path) on the CPU or for "plain"."""
+    words = {w.strip() for w in setting.split(",") if w.strip()}
+    unknown = words - {"fp8", "offload", "plain"}
+    if unknown:
+        raise EngineError(f"${DIT_ENV}: unknown setting(s) {', '.join(sorted(unknown))}; use fp8, offload or plain")
+    if "plain" in words and len(words) > 1:
+        raise EngineError(f"${DIT_ENV}: \"plain\" cannot be combined with {', '.join(sorted(words - {'plain'}))}")
+    if device.type != "cuda" or "plain" in words:
+        return None
+    return SpeedOptions(fp8="fp8" in words, offload_blocks="offload" in words)
 
 
 def pick_device(name: str) -> torch.device:
@@ -91,7 +107,7 @@ class LTX2Engine:
                 gemma_dir=Path(os.environ[GEMMA_ENV]) if os.environ.get(GEMMA_ENV) else None,
                 precomputed=Path(os.environ[EMBEDDINGS_ENV]) if os.environ.get(EMBEDDINGS_ENV) else None,
             )
-        speed = SpeedOptions() if self.device.type == "cuda" else None  # same function, faster kernels on GPUs
+        speed = dit_speed(os.environ.get(DIT_ENV, ""), self.device)
         self.models: ModelSet | None = load_models(checkpoint, self.device, self.dtype, text, upsampler, speed)
         self.checkpoint = checkpoint
         self._video_encoder: VideoEncoder | None = None  # loaded on the first task that conditions on pixels

@@ -69,9 +69,11 @@ def load_models(checkpoint: str | Path, device: torch.device, dtype: torch.dtype
     path, which is what the CPU uses.
     """
     ckpt = Checkpoint.open(checkpoint)
-    transformer = ckpt.load("transformer", dtype=dtype, device=device)
+    offload = speed is not None and speed.offload_blocks
+    # offloading: the blocks go to the device one at a time to be prepared, then to pinned host memory
+    transformer = ckpt.load("transformer", dtype=dtype, device=torch.device("cpu") if offload else device)
     if speed is not None:
-        prepare_for_speed_(transformer, speed)
+        prepare_for_speed_(transformer, speed, device)
     embeddings = ckpt.load("text_embeddings", dtype=dtype, device=device)
     encoder: TextEncoder
     if text.precomputed is not None:

@@ -2,7 +2,9 @@
 
 Defaults are the optimisations that compute the same function (results differ from the plain path only by
 rounding): cuDNN attention first, packed q|k|v and k|v projections, and (on CUDA) compiled elementwise ops.
-FP8 linear layers change the function (quantisation) and are opt-in.
+FP8 linear layers change the function (quantisation) and are opt-in; so is block offloading (same function, but
+bounded by host-to-device bandwidth), which lets a model larger than the GPU run: with FP8 the 22B model at 1080p
+fits a 24 GB card.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from torch.nn.attention import SDPBackend
 from ltxflow.engine.transformer.attention import Attention
 from ltxflow.engine.transformer.block import AVBlock, FeedForward
 from ltxflow.engine.transformer.fp8 import Fp8Linear, quantize_rows
-from ltxflow.engine.transformer.ops import compiled_ops
+from ltxflow.engine.transformer.offload import BlockOffloader
+from ltxflow.engine.transformer.ops import BlockOps, compiled_ops
 
 BACKENDS = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
             "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
@@ -31,6 +34,7 @@ class SpeedOptions:
     fuse_projections: bool = True  # one GEMM for self-attention q|k|v and for cross-attention k|v
     compile: bool = True  # torch.compile the elementwise ops (CUDA only; ignored on CPU)
     fp8: bool = False  # row-wise FP8 for the video-token linear layers of every block (approximate)
+    offload_blocks: bool = False  # block weights in host memory, streamed to the GPU one block ahead (CUDA)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.attention if name not in BACKENDS]
@@ -42,23 +46,48 @@ PLAIN = SpeedOptions(attention=(), fuse_projections=False, compile=False)  # the
 
 
 @torch.no_grad()
-def prepare_for_speed_(model: nn.Module, options: SpeedOptions = SpeedOptions()) -> nn.Module:
-    """Apply `options` to a loaded LTXTransformer in place (call once, after moving it to its device)."""
-    on_cuda = next(model.parameters()).is_cuda
+def prepare_for_speed_(model: nn.Module, options: SpeedOptions = SpeedOptions(),
+                       device: torch.device | str | None = None) -> nn.Module:
+    """Apply `options` to a loaded LTXTransformer in place (call once) and place it on `device` (default: where its
+    weights are). Blocks are prepared one at a time on the device, so with `offload_blocks` a model loaded in host
+    memory never needs more than one block of device memory to get ready."""
+    if getattr(model, "offloader", None) is not None:
+        raise ValueError("prepare_for_speed_: this model's blocks are already offloaded; prepare a model once")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    on_cuda = device.type == "cuda"
     backends = tuple(BACKENDS[name] for name in options.attention)
     ops = compiled_ops() if options.compile and on_cuda else None
-    for name, module in model.named_modules():
+    quantize = (_compiled_quantize() if ops is not None else quantize_rows) if options.fp8 else None
+    offloader = BlockOffloader(device) if options.offload_blocks else None
+    for block in model.transformer_blocks:
+        block.to(device)
+        _prepare_block(block, options, backends, ops, quantize)
+        if offloader is not None:
+            offloader.add(block)  # its weights go back to (pinned) host memory
+    blocks = model.transformer_blocks
+    for child in model.children():
+        if child is not blocks:
+            child.to(device)
+    for name, p in list(model._parameters.items()):
+        if p.device != device:
+            model._parameters[name] = nn.Parameter(p.to(device), requires_grad=False)
+    if offloader is not None:
+        model.offloader = offloader
+    return model
+
+
+def _prepare_block(block: AVBlock, options: SpeedOptions, backends: tuple[SDPBackend, ...], ops: BlockOps | None,
+                   quantize) -> None:
+    """Attention backends, packed projections, compiled ops and FP8 for one block (on its device)."""
+    for name, module in block.named_modules():
         if isinstance(module, Attention):
             module.backends = backends
             if options.fuse_projections and module.packed is None:
                 _pack(module, self_attn=name.endswith("attn1"))
         if ops is not None and isinstance(module, Attention | AVBlock | FeedForward):
             module.ops = ops
-    if options.fp8:
-        quantize = _compiled_quantize() if ops is not None else quantize_rows
-        for block in model.transformer_blocks:
-            _to_fp8(block, quantize)
-    return model
+    if quantize is not None:
+        _to_fp8(block, quantize)
 
 
 @functools.cache
@@ -82,7 +111,10 @@ def _pack(attn: Attention, self_attn: bool) -> None:
 
 
 def _to_fp8(block: AVBlock, quantize) -> None:
-    """FP8 for the linear layers that run over video tokens (the audio stream is too small to gain); idempotent."""
+    """FP8 for the linear layers that run over video tokens (the audio stream is too small to gain); idempotent.
+
+    The bf16 projections a packed FP8 linear replaces are dropped, so their storage is freed (v of a packed q|k|v
+    stays, in FP8: STG's value bypass calls it)."""
     fp8 = lambda layer: layer if isinstance(layer, Fp8Linear) else Fp8Linear.from_linear(layer, quantize)  # noqa: E731
     for attn in (block.attn1, block.attn2, block.audio_to_video_attn):
         if attn.packed is None or attn.packed[0] != "qkv":  # a packed q|k|v never calls to_q
@@ -91,6 +123,11 @@ def _to_fp8(block: AVBlock, quantize) -> None:
     for attn in (block.attn1, block.attn2, block.video_to_audio_attn):  # packed k|v of these read video tokens
         if attn.packed is not None:
             attn.packed = (attn.packed[0], fp8(attn.packed[1]))
+            if attn.packed[0] == "qkv":
+                attn.to_q = attn.to_k = None
+                attn.to_v = fp8(attn.to_v)
+            else:
+                attn.to_k = attn.to_v = None
     block.ff.net[0].proj = fp8(block.ff.net[0].proj)
     block.ff.net[2] = fp8(block.ff.net[2])
 

@@ -1,11 +1,14 @@
-"""The speed path (`prepare_for_speed_`) computes what the plain path computes; RoPE tables are reproducible."""
+"""The speed path (`prepare_for_speed_`) computes what the plain path computes (FP8: close to it), block offloading
+computes exactly what the resident model does, RoPE tables are reproducible."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from ltxflow.engine.transformer import Perturbation, TransformerConfig
+from ltxflow.default_plugins.ltx2 import EngineError, dit_speed
+from ltxflow.engine.transformer import Perturbation, TransformerConfig, offload
+from ltxflow.engine.transformer.fp8 import FP8_MAX, Fp8Linear, quantize_rows
 from ltxflow.engine.transformer.rope import device_ladder, frequency_ladder, rope_tables
 from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
 
@@ -49,3 +52,101 @@ def test_rope_tables_are_identical_across_calls(tref, layout):
     a, b = rope_tables(vpos, **args), rope_tables(vpos.clone(), **args)
     assert torch.equal(a.cos, b.cos) and torch.equal(a.sin, b.sin)
     assert not torch.equal(a.cos, torch.ones_like(a.cos))
+
+
+# FP8 (e4m3, 3 mantissa bits): each quantised value is within 2^-4 of its input, relative; a product of two such
+# operands summed over K terms lands near 2-3% L2 error on random data.
+FP8_TOL = 0.06
+
+
+def test_quantize_rows_scales_each_row_to_the_fp8_range():
+    x = torch.randn(7, 64) * torch.logspace(-3, 3, 7).unsqueeze(1)  # rows of very different magnitude
+    values, scale = quantize_rows(x)
+    assert values.dtype == torch.float8_e4m3fn and scale.shape == (7, 1)
+    assert torch.allclose(values.float().abs().amax(dim=1), torch.full((7,), FP8_MAX))
+    back = values.float() * scale
+    assert ((back - x).abs() <= x.abs() * 2**-4 + scale * 2**-9).all()  # e4m3 rounding, subnormals near zero
+
+
+def test_fp8_linear_approximates_the_linear_layer():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(256, 128)
+    fp8 = Fp8Linear.from_linear(linear)
+    x = torch.randn(3, 10, 256)
+    with torch.no_grad():
+        want, got = linear(x), fp8(x)
+    assert got.shape == want.shape
+    assert 1e-3 < (got - want).norm() / want.norm() < FP8_TOL  # quantised (not exact), and close
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_fp8_model_is_close_to_the_plain_model_and_drops_the_replaced_projections(tref, name):
+    config = CONFIGS[name]
+    _, plain = tref.build_pair(config, seed=5)
+    _, fast = tref.build_pair(config, seed=5)
+    prepare_for_speed_(fast, SpeedOptions(fp8=True))
+    block = fast.transformer_blocks[0]
+    assert block.attn1.to_q is None and block.attn1.to_k is None and isinstance(block.attn1.to_v, Fp8Linear)
+    assert block.attn2.to_k is None and isinstance(block.attn2.packed[1], Fp8Linear)
+    assert isinstance(block.ff.net[2], Fp8Linear) and not isinstance(block.audio_ff.net[2], Fp8Linear)
+    prepare_for_speed_(fast, SpeedOptions(fp8=True))  # idempotent
+    case = tref.make_case(config, seed=9, batch=2)
+    last = config.num_layers - 1
+    perts = [Perturbation(), Perturbation.stg([last], [last])]  # STG reads the FP8 value projection
+    with torch.no_grad():
+        want = plain(case.video, case.audio, perts)
+        got = fast(case.video, case.audio, perts)
+    for g, w in zip(got, want, strict=True):
+        assert 1e-4 < tref.rel_err(g, w) < 0.1
+
+
+def _block_weights(block) -> list[torch.Tensor]:
+    """The tensors a block's forward reads (packed projections included)."""
+    return [t for m in offload._modules(block) for t in (*m._parameters.values(), *m._buffers.values())
+            if t is not None]
+
+
+@pytest.mark.parametrize("fp8", [False, True])
+def test_offloaded_blocks_compute_the_same_and_only_visit_the_device(tref, fp8):
+    config = CONFIGS["22b"]
+    _, resident = tref.build_pair(config, seed=5)
+    _, offloaded = tref.build_pair(config, seed=5)
+    prepare_for_speed_(resident, SpeedOptions(fp8=fp8))
+    prepare_for_speed_(offloaded, SpeedOptions(fp8=fp8, offload_blocks=True), device="cpu")
+    offloader = offloaded.offloader
+    host_ptrs = [{flat.untyped_storage().data_ptr()} for flat in offloader.host]
+    assert all(t.untyped_storage().data_ptr() in host_ptrs[i]
+               for i, b in enumerate(offloaded.transformer_blocks) for t in _block_weights(b))
+    seen = []  # per block: did its forward read copies (not the host storages)?
+    for i, block in enumerate(offloaded.transformer_blocks):  # registered after the offloader's hooks: run after
+        block.register_forward_pre_hook(lambda _m, _a, i=i, b=block: seen.append(
+            all(t.untyped_storage().data_ptr() not in host_ptrs[i] for t in _block_weights(b))))
+    case = tref.make_case(config, seed=9, batch=2)
+    perts = [Perturbation(), Perturbation.stg([1], [1])]
+    with torch.no_grad():
+        want = resident(case.video, case.audio, perts)
+        got = offloaded(case.video, case.audio, perts)
+        again = offloaded(case.video, case.audio, perts)
+    assert seen == [True] * (2 * config.num_layers)
+    for g, w, a in zip(got, want, again, strict=True):
+        assert torch.equal(g, w) and torch.equal(g, a)
+    assert set(offloader.resident) == {0}  # the first block is prefetched for the next forward, nothing else
+    assert all(t.untyped_storage().data_ptr() in host_ptrs[i]
+               for i, b in enumerate(offloaded.transformer_blocks) for t in _block_weights(b))
+    weights = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                   for b in resident.transformer_blocks for t in _block_weights(b)}.values())
+    assert weights <= offloader.host_bytes <= weights + offload.ALIGN * sum(len(s) for s in offloader.slots)
+    with pytest.raises(ValueError, match="already offloaded"):
+        prepare_for_speed_(offloaded, SpeedOptions())
+
+
+def test_dit_setting_from_the_environment():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert dit_speed("", cpu) is None and dit_speed("fp8,offload", cpu) is None  # the CPU runs the plain path
+    assert dit_speed("", cuda) == SpeedOptions()
+    assert dit_speed(" fp8 , offload", cuda) == SpeedOptions(fp8=True, offload_blocks=True)
+    assert dit_speed("plain", cuda) is None
+    with pytest.raises(EngineError, match="LTXFLOW_DIT: unknown setting"):
+        dit_speed("fp9", cuda)
+    with pytest.raises(EngineError, match="cannot be combined"):
+        dit_speed("plain,fp8", cuda)

@@ -1,0 +1,182 @@
+"""Block offloading: each transformer block's weights live in host memory and stream onto the GPU one block ahead
+of the computation, so a model larger than the GPU's memory runs within a small budget.
+
+Only the blocks move; the patchify layers, AdaLN MLPs and output heads (<1% of the weights) stay on the device. With
+one block of prefetch at most two blocks are resident at a time. A block's storages are packed into one flat
+buffer (tensors that share a storage, like a packed q|k|v and the views that keep the checkpoint names, stay shared:
+nothing is copied twice), so each block moves as one copy into one allocation. On CUDA the host buffers are pinned
+and the copies run on their own stream, overlapping the previous block's kernels; elsewhere the same bookkeeping
+runs synchronously (which is how the CPU tests exercise it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ltxflow.engine.transformer.attention import Attention
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where one parameter or buffer of a block lives and how to rebuild it as a view of its storage."""
+
+    module: nn.Module
+    name: str
+    kind: str  # "_parameters" or "_buffers"
+    offset: int  # in elements of `dtype`, from the start of the block's flat buffer
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: torch.dtype
+
+
+ALIGN = 256  # bytes; every storage starts aligned in the flat buffer (a multiple of every element size)
+
+
+@dataclass
+class _Resident:
+    """One block's flat buffer on the device, and the copy-stream event after which it is complete."""
+
+    flat: Tensor  # uint8
+    ready: torch.cuda.Event | None
+
+
+def _modules(block: nn.Module):
+    """Every module whose tensors a block's forward reads, the packed projections (plain attributes) included."""
+    for module in block.modules():
+        yield module
+        if isinstance(module, Attention) and module.packed is not None:
+            yield from module.packed[1].modules()
+
+
+def _view(flat: Tensor, slot: _Slot) -> Tensor:
+    """The tensor `slot` describes, as a view of the uint8 buffer `flat`."""
+    return torch.empty(0, dtype=slot.dtype, device=flat.device).set_(
+        flat.untyped_storage(), slot.offset, slot.shape, slot.stride)
+
+
+def _host_buffer(size: int, pin: bool, registered: list[int]) -> Tensor:
+    """`size` bytes of host memory, page-locked if `pin` (registered in place: PyTorch's pinned allocator rounds each
+    buffer up to a power of two, which for ~0.5-1 GB blocks could nearly double the host memory used)."""
+    flat = torch.empty(size, dtype=torch.uint8)
+    if not pin:
+        return flat
+    try:
+        torch.cuda.check_error(torch.cuda.cudart().cudaHostRegister(flat.data_ptr(), size, 0))
+    except (RuntimeError, AttributeError):
+        return flat.pin_memory()  # fallback: the allocator's own pinned memory
+    registered.append(flat.data_ptr())
+    return flat
+
+
+def _unregister(pointers: list[int]) -> None:
+    """Release the page locks `_host_buffer` took (when the offloader is collected)."""
+    for pointer in pointers:
+        torch.cuda.cudart().cudaHostUnregister(pointer)
+
+
+class BlockOffloader:
+    """Owns the host copies of a model's blocks and moves each onto `device` around its forward (via module hooks).
+
+    `speed.prepare_for_speed_` builds one when `SpeedOptions.offload_blocks` is set; `close()` removes the hooks
+    (the weights stay in host memory).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.stream = torch.cuda.Stream(device) if self.cuda else None
+        self.slots: list[list[_Slot]] = []
+        self.host: list[Tensor] = []  # per block: its flat uint8 host buffer (pinned on CUDA)
+        self.resident: dict[int, _Resident] = {}
+        self.hooks: list = []
+        self._registered: list[int] = []  # host pointers page-locked with cudaHostRegister
+        weakref.finalize(self, _unregister, self._registered)
+
+    def add(self, block: nn.Module) -> None:
+        """Take the next block (blocks run in the order they were added): its weights move to host memory now."""
+        index = len(self.host)
+        self._take(block)
+        self.hooks.append(block.register_forward_pre_hook(lambda _m, _a: self._before(index)))
+        self.hooks.append(block.register_forward_hook(lambda _m, _a, _o: self._after(index)))
+
+    @property
+    def pinned(self) -> bool:
+        """Whether every host buffer is page-locked (asynchronous copies)."""
+        return all(flat.is_pinned() for flat in self.host)
+
+    @property
+    def host_bytes(self) -> int:
+        """Bytes of block weights kept in host memory."""
+        return sum(flat.numel() for flat in self.host)
+
+    @torch.no_grad()
+    def _take(self, block: nn.Module) -> None:
+        """Copy the block's storages into one flat host buffer and point its tensors at it."""
+        tensors = [(module, kind, name, t) for module in _modules(block) for kind in ("_parameters", "_buffers")
+                   for name, t in getattr(module, kind).items() if t is not None]
+        starts: dict[tuple[torch.device, int], int] = {}  # storage -> byte offset in the flat buffer
+        sources: list[tuple[int, Tensor]] = []
+        size = 0
+        for *_, t in tensors:
+            key = (t.device, t.untyped_storage().data_ptr())
+            if key not in starts:
+                starts[key] = size
+                sources.append((size, torch.empty(0, dtype=torch.uint8, device=t.device).set_(t.untyped_storage())))
+                size += -(-t.untyped_storage().nbytes() // ALIGN) * ALIGN
+        flat = _host_buffer(size, self.cuda, self._registered)
+        for start, src in sources:
+            flat[start:start + src.numel()].copy_(src)
+        self.slots.append([
+            _Slot(module, name, kind, (starts[(t.device, t.untyped_storage().data_ptr())]) // t.element_size()
+                  + t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+            for module, kind, name, t in tensors])
+        self.host.append(flat)
+        self._point(len(self.host) - 1, flat)
+
+    def _point(self, index: int, flat: Tensor) -> None:
+        """Make block `index`'s parameters and buffers views of `flat` (its host or device buffer)."""
+        for slot in self.slots[index]:
+            view = _view(flat, slot)
+            getattr(slot.module, slot.kind)[slot.name] = nn.Parameter(view, requires_grad=False) \
+                if slot.kind == "_parameters" and not torch.is_inference_mode_enabled() else view
+
+    def _load(self, index: int) -> None:
+        """Start copying block `index` to the device (on the copy stream on CUDA)."""
+        if index in self.resident:
+            return
+        context = torch.cuda.stream(self.stream) if self.cuda else contextlib.nullcontext()
+        with context:
+            flat = self.host[index].to(self.device, non_blocking=True, copy=True)
+            ready = self.stream.record_event() if self.cuda else None
+        self.resident[index] = _Resident(flat, ready)
+
+    def _before(self, index: int) -> None:
+        """Pre-hook: wait for this block's weights, point the block at them and prefetch the next block."""
+        for other in [i for i in self.resident if i not in (index, (index + 1) % len(self.host))]:
+            self._after(other)  # left over from an interrupted forward
+        self._load(index)
+        resident = self.resident[index]
+        if self.cuda:
+            compute = torch.cuda.current_stream(self.device)
+            compute.wait_event(resident.ready)
+            resident.flat.record_stream(compute)  # its memory is reused only after the kernels that read it
+        self._point(index, resident.flat)
+        self._load((index + 1) % len(self.host))  # next block (the first one again after the last)
+
+    def _after(self, index: int) -> None:
+        """Post-hook: point the block back at its host copies; the device copies are freed."""
+        self._point(index, self.host[index])
+        self.resident.pop(index, None)
+
+    def close(self) -> None:
+        """Remove the hooks and drop any device copies."""
+        for hook in self.hooks:
+            hook.remove()
+        for index in list(self.resident):
+            self._after(index)
+

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> str:
     if args.dry_run:
         args.configs, args.offload, args.sizes, args.frames, args.text, args.repeats = \
             "tiny", "tiny", "64x64", 9, 8, 1
-    device = torch.device("cpu" if args.dry_run else "cuda")
+    device = torch.device("cpu") if args.dry_run else torch.device("cuda", torch.cuda.current_device())
     command = "python benchmarks/memory_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     env = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
            "h2d_gbps": h2d_gbps(device)}

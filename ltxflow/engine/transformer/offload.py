@@ -142,8 +142,10 @@ class BlockOffloader:
         """Make block `index`'s parameters and buffers views of `flat` (its host or device buffer)."""
         for slot in self.slots[index]:
             view = _view(flat, slot)
+            # parameters stay nn.Parameter: torch.compile gives them static shapes, so the compiled ops keep the
+            # kernels of the resident model (plain tensors get dynamic shapes and other, differently rounding kernels)
             getattr(slot.module, slot.kind)[slot.name] = nn.Parameter(view, requires_grad=False) \
-                if slot.kind == "_parameters" and not torch.is_inference_mode_enabled() else view
+                if slot.kind == "_parameters" else view
 
     def _load(self, index: int) -> None:
         """Start copying block `index` to the device (on the copy stream on CUDA)."""

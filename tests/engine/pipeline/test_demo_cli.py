@@ -5,7 +5,6 @@ mostly the one shared 1080x1920 H.264 encode per clip.)"""
 import json
 import math
 import shutil
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,10 +26,8 @@ def test_demo_campaign_runs_end_to_end(tmp_path, monkeypatch, tiny_cache) -> Non
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LTXFLOW_CACHE", str(tiny_cache))
-    started = time.perf_counter()
     result = CliRunner().invoke(cli, ["run", "campaigns/demo", "--ledger", "ledger.db", "--out", "out",
                                       "--device", "cpu", "--no-progress"], catch_exceptions=False)  # fmt: skip
-    seconds = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert "demo: 3 finished, 0 failed" in result.output
     out = tmp_path / "out" / "demo"
@@ -49,7 +46,6 @@ def test_demo_campaign_runs_end_to_end(tmp_path, monkeypatch, tiny_cache) -> Non
     for o in outputs:
         if o.kind == "video":  # the exporter's changes reach the ledger, e.g. peak limiting
             assert isinstance(json.loads(o.probe_json).get("warnings", []), list)
-    assert seconds < 120  # the README promise on a 2-core CPU (the cache is warm here)
 
 
 def assert_platform_file(path: Path) -> None:

@@ -11,6 +11,7 @@ import click
 
 from ltxflow.plan import Plan, plan_campaign
 from ltxflow.scaffold import scaffold_campaign
+from ltxflow.spreadsheet import safe_row
 
 _campaign_arg = click.argument("campaign", type=click.Path(path_type=Path))
 _ledger_opt = click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL "
@@ -74,7 +75,7 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["task_id"], lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_row(row) for row in rows)  # no spreadsheet formulas from user text
         click.echo(buffer.getvalue(), nl=False)
         for problem in result.input_problems:
             click.echo(f"problem: {problem} (this task will fail)", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ltxflow.export.atomic import atomic_path
 from ltxflow.export.deliver import Deliverable
+from ltxflow.spreadsheet import safe_cell
 
 # The documented columns, in order. Rows may carry extra keys (client metadata); they follow, in first-seen order.
 MANIFEST_COLUMNS: tuple[str, ...] = (
@@ -66,5 +67,5 @@ def write_manifest(rows: Sequence[Mapping[str, object]], path: Path) -> Path:
             writer = csv.writer(f)
             writer.writerow(columns)
             for row in rows:
-                writer.writerow([_cell(row.get(column)) for column in columns])
+                writer.writerow([safe_cell(_cell(row.get(column))) for column in columns])
     return path

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from ltxflow.ledger.records import LedgerError
 
@@ -90,11 +90,19 @@ def _use_wal(cursor) -> None:  # noqa: ANN001 (a driver cursor)
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    with engine.connect() as conn:
-        conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
+    """One write transaction: committed when the block ends, rolled back if it raises. A ledger another process
+    keeps locked past the busy timeout is a one-line LedgerError (nothing of this transaction is written)."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+            raise
+        where = engine.url.database or str(engine.url)
+        raise LedgerError(f"ledger {where}: locked by another process for over {BUSY_TIMEOUT_MS / 1000:g} s; "
+                          "nothing was written, rerun when it finishes") from None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from ltxflow.ledger.models import OUTPUTS, TASKS
 from ltxflow.ledger.summary import output_shares, task_totals
+from ltxflow.spreadsheet import safe_row
 
 # device_seconds and money_usd are the task's totals split over its files (see summary.py), so each
 # column sums to the campaign's totals; prompt lets a reviewer see which hook a file shows.
@@ -31,7 +32,7 @@ def write_csv(conn: Connection, path: Path, campaign: str | None) -> Path:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(safe_row(row) for row in rows)  # no spreadsheet formulas from user text
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from ltxflow.costs import DEFAULT_RATES, Usage, api_comparisons, device_cost
-from ltxflow.ledger import Ledger, OutputIn, TaskIn, db
+from ltxflow.ledger import Ledger, LedgerError, OutputIn, TaskIn, db
 
 TASKS_PER_PROCESS = 50
 PLATFORMS = ("reels", "shorts", "tiktok")
@@ -74,3 +74,22 @@ def test_a_write_transaction_holds_the_write_lock_from_its_start(ledger, tmp_pat
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_ledger_locked_past_the_busy_timeout_is_a_one_line_error(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.db"
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    ledger = Ledger.open(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's long write transaction
+    try:
+        with pytest.raises(LedgerError, match=r"^ledger .*ledger\.db: locked by another process for over 0.2 s; "
+                                              r"nothing was written, rerun when it finishes$"):
+            ledger.start_run("spring", "run", 1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert ledger.runs() == []  # nothing half-written
+    ledger.start_run("spring", "run", 1)  # and the ledger works once the lock is gone
+    assert len(ledger.runs()) == 1
+    ledger.close()

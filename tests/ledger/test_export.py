@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import pytest
 
@@ -62,3 +63,14 @@ def test_failed_export_leaves_the_old_file_and_no_temp_file(ledger, make_task, m
 
     assert target.read_text() == "previous export\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(ledger, make_task, make_outputs, tmp_path):
+    run = ledger.start_run("spring", "run", 1)
+    task = dataclasses.replace(make_task(variant_id="v1"), prompt='=HYPERLINK("http://evil.example","win")')
+    ledger.record_task(run, task, make_outputs(task, ("reels",)), [], USAGE)
+    path = ledger.export_csv(tmp_path / "spring.csv", campaign="spring")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["prompt"] for r in rows} == {"'=HYPERLINK(\"http://evil.example\",\"win\")"}
+    assert {r["seed"] for r in rows} == {"1"} and rows[0]["device_seconds"] != ""  # numbers untouched

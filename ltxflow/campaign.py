@@ -66,6 +66,8 @@ class Campaign:
     brand_audio: Path | None = None
     image: Path | None = None  # campaign-wide conditioning image (a row's `image` wins)
     image_strength: float = 1.0
+    end_image: Path | None = None  # campaign-wide last-frame keyframe (a row's `end_image` wins)
+    end_image_strength: float = 1.0
     source_video: Path | None = None
     expand_mode: str = "rows"  # "rows" or "cartesian"
     expand_columns: tuple[str, ...] = ()
@@ -138,12 +140,13 @@ def _parse(top: _Table, path: Path) -> Campaign:
     audio = top.table("audio")
     audio.allow("mode", "brand_audio")
     cond = top.table("conditioning")
-    cond.allow("image", "image_strength", "source_video")
+    cond.allow("image", "image_strength", "end_image", "end_image_strength", "source_video")
     estimate = top.table("estimate")
     estimate.allow("device", "seconds_per_task")
-    image_strength = cond.number("image_strength", 1.0)
-    if not 0.0 <= image_strength <= 1.0:
-        raise CampaignError(f"{path}: conditioning.image_strength: must be in [0, 1], got {image_strength}")
+    image_strength, end_image_strength = cond.number("image_strength", 1.0), cond.number("end_image_strength", 1.0)
+    for key, value in (("image_strength", image_strength), ("end_image_strength", end_image_strength)):
+        if not 0.0 <= value <= 1.0:
+            raise CampaignError(f"{path}: conditioning.{key}: must be in [0, 1], got {value}")
     seconds = estimate.number("seconds_per_task", CostEstimate.seconds_per_task)
     if seconds <= 0:
         raise CampaignError(f"{path}: estimate.seconds_per_task: must be > 0, got {seconds}")
@@ -165,6 +168,8 @@ def _parse(top: _Table, path: Path) -> Campaign:
         brand_audio=brand_audio,
         image=cond.file("image"),
         image_strength=image_strength,
+        end_image=cond.file("end_image"),
+        end_image_strength=end_image_strength,
         source_video=cond.file("source_video"),
         expand_mode=mode,
         expand_columns=columns,

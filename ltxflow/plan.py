@@ -73,6 +73,8 @@ def _task(
     files = dict(variant.files)
     if "image" not in files and campaign.image is not None:
         files["image"] = campaign.image
+    if "end_image" not in files and campaign.end_image is not None:
+        files["end_image"] = campaign.end_image
     if "source_video" not in files and campaign.source_video is not None:
         files["source_video"] = campaign.source_video
     if campaign.audio_mode != "reference":
@@ -106,12 +108,16 @@ def _task(
         files["brand_audio"] = Path(found).absolute()
     if campaign.audio_mode == "video-to-audio" and "source_video" not in files:
         raise VariantsError(f"{where}: audio mode 'video-to-audio' needs a source_video ([conditioning] or a column)")
+    if campaign.audio_mode == "video-to-audio" and (stills := [r for r in ("image", "end_image") if r in files]):
+        raise VariantsError(f"{where}: {' and '.join(stills)}: not used in audio mode 'video-to-audio' (the source "
+                            f"video gives every frame); remove {'them' if len(stills) > 1 else 'it'} or change the mode")
     conditioning = []
     for role in sorted(files):
         path = files[role]
         if path not in hashes:
             hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
-        conditioning.append(Conditioning(role, str(path), hashes[path], strength if role == "image" else 1.0))
+        role_strength = {"image": strength, "end_image": campaign.end_image_strength}.get(role, 1.0)
+        conditioning.append(Conditioning(role, str(path), hashes[path], role_strength))
     return replace(task, conditioning=tuple(conditioning))
 
 

@@ -16,7 +16,7 @@ from ltxflow.errors import VariantsError
 from ltxflow.tasks import safe_name
 
 ID_COLUMN = "variant_id"
-FILE_COLUMNS = ("image", "brand_audio", "source_video")  # paths, resolved against the campaign folder
+FILE_COLUMNS = ("image", "end_image", "brand_audio", "source_video")  # paths, resolved against the campaign folder
 RESERVED = (ID_COLUMN, *FILE_COLUMNS, "image_strength", "platforms")
 
 

@@ -46,7 +46,7 @@ def validate(campaign: Path) -> None:
         click.echo(f"problem: {problem}")
     variants = len({t.variant_id for t in result.tasks})
     broken = len({line.split(":", 1)[0] for line in result.input_problems})
-    status = f"{broken} variants with unusable files" if broken else "ok"
+    status = f"{broken} variant{'s' if broken != 1 else ''} with unusable files" if broken else "ok"
     click.echo(f"{status}: {result.campaign.name}: {variants} variants, {len(result.tasks)} tasks, "
                f"platforms {', '.join(result.campaign.platforms)}")  # fmt: skip
     if result.input_problems:

@@ -147,7 +147,7 @@ class LTX2Engine:
 
     def _encoders(self, task: Task) -> tuple[VideoEncoder | None, AudioEncoder | None]:
         """The VAE encoders the task's conditioning needs, loaded from the checkpoint on first use."""
-        wants_video = task.audio_mode == "video-to-audio" or task.condition("image") is not None
+        wants_video = task.audio_mode == "video-to-audio" or any(task.condition(r) for r in ("image", "end_image"))
         if wants_video and self._video_encoder is None:
             self._video_encoder = Checkpoint.open(self.checkpoint).load("video_encoder", dtype=self.dtype,
                                                                         device=self.device)  # fmt: skip

@@ -52,6 +52,13 @@ def test_first_frame_stays_close_to_the_image_round_trip(engine):
     assert np.abs(plain.frames[0].astype(float) - round_trip).mean() > 20.0
 
 
+def test_end_image_keyframe_shapes_the_clip_and_is_dropped_before_decoding(engine):
+    plain = engine.generate(task())
+    ended = engine.generate(task(end_image=ASSETS / "product_sage.png"))
+    assert ended.frames.shape == plain.frames.shape  # the appended keyframe tokens never reach the decoder
+    assert np.abs(ended.frames.astype(float) - plain.frames.astype(float)).mean() > 1.0  # but they steered it
+
+
 def test_reference_audio_clip_delivers_the_brand_audio(engine):
     """Correlation of the delivered track with the brand file (resampled to the clip's rate, loudness-normalised
     to unit RMS) over the clip: >= 0.999 (only resampler and 16-bit rounding differ)."""

@@ -63,6 +63,21 @@ def test_image_becomes_frame_zero_with_its_strength(tmp_path, encoders):
     assert cond.audio_items == () and cond.audio is None and cond.frames is None
 
 
+def test_end_image_becomes_a_keyframe_at_the_last_frame(tmp_path, encoders):
+    Image.fromarray(np.full((50, 90, 3), 200, np.uint8)).save(tmp_path / "first.png")
+    Image.fromarray(np.full((90, 50, 3), 40, np.uint8)).save(tmp_path / "last.png")
+    task = make_task(image=(tmp_path / "first.png", 1.0), end_image=(tmp_path / "last.png", 0.8))
+    first, last = task_conditioning(task, *encoders).video_items
+    assert (first.frame, last.frame, last.strength) == (0, FRAMES - 1, 0.8)
+    state, target = initial(64)
+    tokens = state.latent.shape[1]  # 2 latent frames x 2 x 2
+    state = last.apply(first.apply(state, target), target)
+    assert state.latent.shape[1] == tokens + 4  # one latent frame of 2 x 2 appended
+    assert torch.allclose(state.denoise_mask[:, tokens:], torch.tensor(0.2))
+    seconds = state.positions[0, 0, tokens:]  # (4, 2) time bounds of the keyframe tokens
+    assert torch.allclose(seconds, torch.tensor([(FRAMES - 1) / 24, (FRAMES - 1 + 8) / 24]).expand(4, 2))
+
+
 def test_reference_audio_is_encoded_and_delivered_as_the_original(tmp_path, encoders):
     rate = 22050
     t = np.arange(rate // 4) / rate  # 0.25 s: shorter than the 0.375 s clip, so it loops

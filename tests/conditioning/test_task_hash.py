@@ -4,10 +4,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from ltxflow.campaign import load_campaign
 from ltxflow.plan import build_tasks
+from ltxflow.variants import VariantsError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,3 +57,22 @@ def test_new_brand_audio_changes_every_reference_variant(tmp_path):
     (folder / "assets/sonic_logo.wav").write_bytes(bytes(data))
     after = ids(folder)
     assert all(before[v] != after[v] for v in before)
+
+
+def test_an_end_image_enters_the_ids_and_is_refused_for_video_to_audio(tmp_path):
+    folder = copy_demo(tmp_path)
+    before = ids(folder)
+    toml = (folder / "campaign.toml").read_text()
+    assert "image_strength = 1.0\n" in toml
+    toml = toml.replace("image_strength = 1.0\n", 'image_strength = 1.0\nend_image = "assets/product_sage.png"\n'
+                        "end_image_strength = 0.6\n")
+    (folder / "campaign.toml").write_text(toml)
+    tasks = build_tasks(load_campaign(folder))
+    assert all(before[t.variant_id] != t.id for t in tasks)
+    ends = {t.condition("end_image") for t in tasks}
+    assert {(Path(c.path).name, c.strength) for c in ends} == {("product_sage.png", 0.6)}
+    toml = toml.replace('mode = "reference"', 'mode = "video-to-audio"')
+    (folder / "campaign.toml").write_text(toml.replace("end_image_strength = 0.6\n", "end_image_strength = 0.6\n"
+                                                       'source_video = "assets/product.png"\n'))
+    with pytest.raises(VariantsError, match="image and end_image: not used in audio mode 'video-to-audio'"):
+        build_tasks(load_campaign(folder))

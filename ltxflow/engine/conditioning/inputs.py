@@ -85,7 +85,8 @@ class TaskConditioning:
 def task_conditioning(
     task: Task, video_encoder: VideoEncoder | None, audio_encoder: AudioEncoder | None
 ) -> TaskConditioning:
-    """Read the task's image / brand audio / source video (one-line MediaError naming file and variant)."""
+    """Read the task's image / end image / brand audio / source video (one-line MediaError naming file and
+    variant)."""
     video_items: list[ConditioningItem] = []
     audio_items: list[ConditioningItem] = []
     frames = delivered = None
@@ -97,9 +98,12 @@ def task_conditioning(
         raw = read_video(source, task.num_frames, task.frame_rate, variant=variant)  # (T, H0, W0, 3)
         frames = fit_frames(raw, task.height, task.width)  # (T, H, W, 3) delivered as is
         video_items.append(VideoCondition(raw, _need(video_encoder, "video")))
-    elif (image := task.condition("image")) is not None:
-        pixels = torch.tensor(load_image(image.path, variant=variant), dtype=torch.float32)  # (H0, W0, 3)
-        video_items.append(ImageCondition(pixels, _need(video_encoder, "video"), image.strength, 0))
+    else:
+        # the first frame replaces latent frame 0; the last frame is an appended keyframe at the last pixel frame
+        for role, frame in (("image", 0), ("end_image", task.num_frames - 1)):
+            if (still := task.condition(role)) is not None:
+                pixels = torch.tensor(load_image(still.path, variant=variant), dtype=torch.float32)  # (H0, W0, 3)
+                video_items.append(ImageCondition(pixels, _need(video_encoder, "video"), still.strength, frame))
 
     if task.audio_mode == "reference":
         brand = _required(task, "brand_audio")

@@ -38,10 +38,16 @@ VARIANTS = [  # (label, options, replay as a CUDA graph)
     ("+ packed QKV", SpeedOptions(compile=False), False),  # SDPA already picks cuDNN on H100 (torch 2.11)
     ("+ compiled ops (default)", SpeedOptions(), False),
     ("+ CUDA graph", SpeedOptions(), True),  # the same forward replayed: no per-kernel launch cost
+    ("+ compiled blocks", SpeedOptions(compile_blocks=True), False),  # one compiled graph per block
+    ("+ compiled blocks + CUDA graph", SpeedOptions(compile_blocks=True), True),
     ("+ FP8 (opt-in)", SpeedOptions(fp8=True), False),
     ("+ FP8 + CUDA graph", SpeedOptions(fp8=True), True),
+    ("+ FP8 + compiled blocks", SpeedOptions(fp8=True, compile_blocks=True), False),
+    ("+ FP8 + compiled blocks + CUDA graph", SpeedOptions(fp8=True, compile_blocks=True), True),
 ]
-FULL_VARIANTS = ("+ compiled ops (default)", "+ CUDA graph", "+ FP8 (opt-in)", "+ FP8 + CUDA graph")
+FULL_VARIANTS = ("+ compiled ops (default)", "+ CUDA graph", "+ compiled blocks", "+ compiled blocks + CUDA graph",
+                 "+ FP8 (opt-in)", "+ FP8 + CUDA graph", "+ FP8 + compiled blocks",
+                 "+ FP8 + compiled blocks + CUDA graph")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class Attention(nn.Module):
 
     def _sdpa(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         """Scaled dot-product attention over (B, H, T, d) heads, preferring `backends` on CUDA."""
-        if not (self.backends and q.is_cuda):
+        if not (self.backends and q.is_cuda) or torch.compiler.is_compiling():  # compiled: chosen while tracing
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
         backends = list(self.backends)
         if backends[0] is SDPBackend.CUDNN_ATTENTION:  # a priority list alone did not make torch 2.11 pick cuDNN

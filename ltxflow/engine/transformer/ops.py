@@ -60,14 +60,19 @@ class BlockOps:
 EAGER_OPS = BlockOps()
 
 
+def allow_recompiles(limit: int = 64) -> None:
+    """Let Dynamo keep one graph per argument layout (sizes, batch, perturbations) instead of its default 8."""
+    limits = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(limits, name):
+            setattr(limits, name, max(getattr(limits, name), limit))
+
+
 @functools.cache
 def compiled_ops() -> BlockOps:
     """The same functions through `torch.compile` (dynamic shapes: one compilation serves every resolution; one
     instance per process, so preparing a second model reuses the compiled code)."""
-    limits = torch._dynamo.config
-    for name in ("recompile_limit", "cache_size_limit"):  # one graph per argument layout; allow plenty
-        if hasattr(limits, name):
-            setattr(limits, name, max(getattr(limits, name), 64))
+    allow_recompiles()
     # emulate_precision_casts: round intermediates to bf16 where eager would, so the fused kernels stay close to eager
     options = {"emulate_precision_casts": True}
     wrap = lambda fn: torch.compile(fn, dynamic=True, fullgraph=True, options=options)  # noqa: E731

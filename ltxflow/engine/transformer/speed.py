@@ -20,7 +20,7 @@ from ltxflow.engine.transformer.attention import Attention
 from ltxflow.engine.transformer.block import AVBlock, FeedForward
 from ltxflow.engine.transformer.fp8 import Fp8Linear, quantize_rows
 from ltxflow.engine.transformer.offload import BlockOffloader
-from ltxflow.engine.transformer.ops import BlockOps, compiled_ops
+from ltxflow.engine.transformer.ops import EAGER_OPS, BlockOps, allow_recompiles, compiled_ops
 
 BACKENDS = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION,
             "efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}
@@ -33,6 +33,7 @@ class SpeedOptions:
     attention: tuple[str, ...] = ("cudnn", "flash", "efficient", "math")  # SDPA backends, best first; () = torch's
     fuse_projections: bool = True  # one GEMM for self-attention q|k|v and for cross-attention k|v
     compile: bool = True  # torch.compile the elementwise ops (CUDA only; ignored on CPU)
+    compile_blocks: bool = False  # torch.compile each whole block instead (fuses across ops; CUDA, not offloaded)
     fp8: bool = False  # row-wise FP8 for the video-token linear layers of every block (approximate)
     offload_blocks: bool = False  # block weights in host memory, streamed to the GPU one block ahead (CUDA)
 
@@ -56,12 +57,18 @@ def prepare_for_speed_(model: nn.Module, options: SpeedOptions = SpeedOptions(),
     device = torch.device(device) if device is not None else next(model.parameters()).device
     on_cuda = device.type == "cuda"
     backends = tuple(BACKENDS[name] for name in options.attention)
-    ops = compiled_ops() if options.compile and on_cuda else None
-    quantize = (_compiled_quantize() if ops is not None else quantize_rows) if options.fp8 else None
+    whole = options.compile_blocks and on_cuda and not options.offload_blocks  # the block's own graph fuses all
+    ops = EAGER_OPS if whole else compiled_ops() if options.compile and on_cuda else None
+    quantize = (_compiled_quantize() if ops not in (None, EAGER_OPS) else quantize_rows) if options.fp8 else None
     offloader = BlockOffloader(device) if options.offload_blocks else None
     for block in model.transformer_blocks:
         block.to(device)
         _prepare_block(block, options, backends, ops, quantize)
+        if whole:
+            allow_recompiles()
+            block.compile(dynamic=False, options={"emulate_precision_casts": True})
+        elif getattr(block, "_compiled_call_impl", None) is not None:
+            block._compiled_call_impl = None  # prepared again without compile_blocks: back to the eager block
         if offloader is not None:
             offloader.add(block)  # its weights go back to (pinned) host memory
     blocks = model.transformer_blocks

@@ -282,13 +282,15 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
             full = label in FULL_VARIANTS
             for s in sizes if full else [x for x in sizes if x in args.ablation]:
                 inp = inputs[s]
-                calls = [("forward", inp.ours, None, ref_out[s], 1)]
-                if full and s in args.guided:
-                    calls.append(("guided step (batched)", inp.guided_ours, ours_p, ref_guided[s], 4))
-                for kind, modal, perts, expected, passes in calls:
+                calls = [("forward", inp.ours, None, None, ref_out[s], 1)]
+                if full and s in args.guided:  # the STG pass (item 2) has the conditional pass's inputs: its twin
+                    calls.append(("guided step (batched, shared STG prefix)", inp.guided_ours, ours_p,
+                                  [None, None, 0, None], ref_guided[s], 4))
+                for kind, modal, perts, twins, expected, passes in calls:
                     torch.cuda.reset_peak_memory_stats()
                     t0 = time.time()
-                    fwd = GraphedForward(ours, *modal, perts) if graphed else (lambda m=modal, p=perts: ours(*m, p))
+                    call = lambda v, a, p, t=twins: ours(v, a, p, t)  # noqa: E731
+                    fwd = GraphedForward(call, *modal, perts) if graphed else (lambda m=modal, p=perts: call(*m, p))
                     out = fwd(*modal, perts)[0] if graphed else fwd()[0]
                     print(f"  {kind}: first call {time.time() - t0:.1f} s", flush=True)
                     run = (lambda f=fwd, m=modal, p=perts: f(*m, p)) if graphed else fwd

@@ -38,6 +38,19 @@ def pass_perturbation(p: Pass, request: StepRequest) -> Perturbation:
     return Perturbation()
 
 
+def pass_twins(passes: tuple[Pass, ...], b: int) -> list[int | None] | None:
+    """Per stacked item (pass-major, `b` items per pass): the earlier item with the same inputs, if any.
+
+    PERTURBED reads exactly what COND reads (latent, sigma, positive prompt); only its perturbation differs, so the
+    transformer computes it from COND's hidden states at its first skipped block."""
+    if Pass.PERTURBED not in passes or Pass.COND not in passes:
+        return None
+    cond, perturbed = passes.index(Pass.COND), passes.index(Pass.PERTURBED)
+    if perturbed < cond:
+        return None
+    return [cond * b + i % b if i // b == perturbed else None for i in range(len(passes) * b)]
+
+
 class TransformerDenoiser:
     """x0 predictions of `model` for the passes a step requests; `batched` stacks them pass-major in one forward."""
 
@@ -61,7 +74,8 @@ class TransformerDenoiser:
         a_in = None
         if audio is not None:
             a_in = self._modality(audio, request.sigma, passes, torch.cat([c[1] for c in contexts]))
-        v_x0, a_x0 = self.model.predict_x0(v_in, a_in, perturbations)  # (P*B, Tv, C), (P*B, Ta, C) | None
+        twins = pass_twins(passes, b)  # the STG pass shares the blocks before its skipped one with COND
+        v_x0, a_x0 = self.model.predict_x0(v_in, a_in, perturbations, twins)  # (P*B, Tv, C), (P*B, Ta, C) | None
         self.forwards += 1
         return split_predictions(v_x0, a_x0, passes)
 

@@ -22,6 +22,7 @@ left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields, is_dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -68,6 +69,28 @@ def _skip(flags: list[bool], like: Tensor, cache: dict[tuple[bool, ...], Skip] |
     if cache is not None:
         cache[key] = skip
     return skip
+
+
+def first_difference(a: Perturbation, b: Perturbation, num_layers: int) -> int:
+    """The first block in which items perturbed by `a` and `b` compute differently (num_layers: never)."""
+    if a.skip_a2v != b.skip_a2v or a.skip_v2a != b.skip_v2a:
+        return 0
+    blocks = (a.skip_video_self_attn ^ b.skip_video_self_attn) | (a.skip_audio_self_attn ^ b.skip_audio_self_attn)
+    return min(blocks, default=num_layers)
+
+
+def _rows(x, rows: list[int], batch: int):
+    """Rows `rows` of a batch of `batch` items: of a tensor, or of every tensor in a (nested) dataclass. A tensor
+    whose first axis is not `batch` (broadcast over it) and None pass through. Built from slices (no index tensor
+    is copied to the device), so a CUDA graph can capture it."""
+    if isinstance(x, torch.Tensor):
+        if x.shape[0] != batch or rows == list(range(batch)):
+            return x
+        return torch.cat([x[i:i + 1] for i in rows])
+    if x is not None and is_dataclass(x):
+        return replace(x, **{f.name: _rows(getattr(x, f.name), rows, batch) for f in fields(x)
+                             if isinstance(getattr(x, f.name), torch.Tensor) or is_dataclass(getattr(x, f.name))})
+    return x
 
 
 class LTXTransformer(nn.Module):
@@ -151,9 +174,15 @@ class LTXTransformer(nn.Module):
 
     # ------------------------------------------------------------------------------------------- forward
     def forward(self, video: ModalityInput | None, audio: ModalityInput | None,
-                perturbations: Sequence[Perturbation] | None = None) -> tuple[Tensor | None, Tensor | None]:
+                perturbations: Sequence[Perturbation] | None = None,
+                twins: Sequence[int | None] | None = None) -> tuple[Tensor | None, Tensor | None]:
         """Velocity for each given modality: (B, T_v, C_out) and (B, T_a, C_audio_out); batch item i uses
-        perturbations[i] (None = no perturbation anywhere)."""
+        perturbations[i] (None = no perturbation anywhere).
+
+        twins[i] = j (j < i, itself without a twin) is the caller's statement that item i has exactly item j's
+        inputs. Item i then joins the computation only at the first block where its perturbation differs from
+        j's, starting from a copy of j's hidden states: an STG pass shares every block before its skipped one with
+        the conditional pass (the same function, fewer FLOPs)."""
         if video is None and audio is None:
             raise TransformerInputError("LTXTransformer: give video, audio or both")
         b = (video or audio).latent.shape[0]
@@ -162,6 +191,14 @@ class LTXTransformer(nn.Module):
         perts = list(perturbations) if perturbations is not None else [Perturbation()] * b
         if len(perts) != b:
             raise TransformerInputError(f"LTXTransformer: {len(perts)} perturbations for a batch of {b}")
+        layers = len(self.transformer_blocks)
+        joins = [0] * b  # block at which each item joins the computation
+        if twins is not None:
+            if len(twins) != b or any(j is not None and not (0 <= j < i and twins[j] is None)
+                                      for i, j in enumerate(twins)):
+                raise TransformerInputError(f"LTXTransformer: twins must give, per item, None or an earlier item "
+                                            f"without a twin; got {list(twins)}")
+            joins = [0 if j is None else first_difference(perts[i], perts[j], layers) for i, j in enumerate(twins)]
         v = a = v_emb = a_emb = None
         vs = as_ = None
         if video is not None:
@@ -170,22 +207,36 @@ class LTXTransformer(nn.Module):
             a, a_emb, as_ = self._stream(audio, video, audio=True)  # (B, T_a, D_a)
         vc: dict[tuple[bool, ...], Skip] = {}  # keep masks built once per forward (a copy to the GPU syncs)
         ac: dict[tuple[bool, ...], Skip] = {}
+        rows = [i for i in range(b) if joins[i] == 0]  # the batch items computed so far, in this order
+        full = (vs, as_)
+        v, a, vs, as_ = (_rows(z, rows, b) for z in (v, a, vs, as_))
         for idx, block in enumerate(self.transformer_blocks):
+            joining = [i for i in range(b) if joins[i] == idx and idx > 0]
+            if joining:  # each joins as a copy of its twin's hidden states
+                picks = list(range(len(rows))) + [rows.index(twins[i]) for i in joining]
+                v, a = _rows(v, picks, len(rows)), _rows(a, picks, len(rows))
+                rows = rows + joining
+                vs, as_ = (_rows(z, rows, b) for z in full)
+            qs = [perts[i] for i in rows]
             skips = BlockSkips(
-                video_self=_skip([idx in q.skip_video_self_attn for q in perts], v, vc) if v is not None else Skip(),
-                audio_self=_skip([idx in q.skip_audio_self_attn for q in perts], a, ac) if a is not None else Skip(),
-                a2v=_skip([q.skip_a2v for q in perts], v, vc) if v is not None else Skip(),
-                v2a=_skip([q.skip_v2a for q in perts], a, ac) if a is not None else Skip(),
+                video_self=_skip([idx in q.skip_video_self_attn for q in qs], v, vc) if v is not None else Skip(),
+                audio_self=_skip([idx in q.skip_audio_self_attn for q in qs], a, ac) if a is not None else Skip(),
+                a2v=_skip([q.skip_a2v for q in qs], v, vc) if v is not None else Skip(),
+                v2a=_skip([q.skip_v2a for q in qs], a, ac) if a is not None else Skip(),
             )
             v, a = block(v, a, vs, as_, skips)
+        if rows != list(range(b)):  # back to batch order; items identical to their twin to the end are copies
+            where = [rows.index(i) if i in rows else rows.index(twins[i]) for i in range(b)]
+            v, a = _rows(v, where, len(rows)), _rows(a, where, len(rows))
         v_out = self._head(v, v_emb, audio=False) if v is not None else None  # (B, T_v, C_out)
         a_out = self._head(a, a_emb, audio=True) if a is not None else None  # (B, T_a, C_audio_out)
         return v_out, a_out
 
     def predict_x0(self, video: ModalityInput | None, audio: ModalityInput | None,
-                   perturbations: Sequence[Perturbation] | None = None) -> tuple[Tensor | None, Tensor | None]:
-        """Denoised latents x0 = latent - per-token sigma * velocity for each given modality."""
-        v_vel, a_vel = self(video, audio, perturbations)
+                   perturbations: Sequence[Perturbation] | None = None,
+                   twins: Sequence[int | None] | None = None) -> tuple[Tensor | None, Tensor | None]:
+        """Denoised latents x0 = latent - per-token sigma * velocity for each given modality (twins: see forward)."""
+        v_vel, a_vel = self(video, audio, perturbations, twins)
         v_x0 = velocity_to_x0(video.latent, v_vel, video.timesteps) if v_vel is not None else None
         a_x0 = velocity_to_x0(audio.latent, a_vel, audio.timesteps) if a_vel is not None else None
         return v_x0, a_x0

@@ -83,9 +83,16 @@ def test_guided_sampling_matches_reference(ltx_pipelines, models) -> None:
     sigmas = ltx2_sigmas(4)
     ref_v, ref_a = reference(ltx_pipelines, ref, video, audio, ctx, sigmas)
     denoiser = TransformerDenoiser(ours, ctx, batched=True)
+    batches = []  # batch size each block ran with
+    hooks = [b.register_forward_pre_hook(lambda _m, args: batches.append(args[0].shape[0]))
+             for b in ours.transformer_blocks]
     with torch.inference_mode():
         out_v, out_a = denoise(denoiser, video, audio, sigmas, VIDEO_G, AUDIO_G)
+    for hook in hooks:
+        hook.remove()
     assert denoiser.forwards == 4  # one batched forward per step
+    # the STG pass (block 1) shares block 0 with the conditional pass: 3 items there, all 4 from block 1 on
+    assert batches == [3, 4] * 4
     assert rel_err(out_v.latent, ref_v.latent) <= 1e-5
     assert rel_err(out_a.latent, ref_a.latent) <= 1e-5
 

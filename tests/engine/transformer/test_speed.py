@@ -151,3 +151,39 @@ def test_dit_setting_from_the_environment():
         dit_speed("fp9", cuda)
     with pytest.raises(EngineError, match="cannot be combined"):
         dit_speed("plain,fp8", cuda)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_twins_share_the_blocks_before_their_perturbation_and_compute_the_same(tref, name):
+    config = CONFIGS[name]
+    _, model = tref.build_pair(config, seed=5)
+    last = config.num_layers - 1
+    case = tref.make_case(config, seed=9, batch=4)
+    # the guided step's passes: cond, uncond (other inputs), STG at the last block (cond's inputs), isolated
+    same = [0, 1, 0, 3]
+    video, audio = (_pick(m, same) for m in (case.video, case.audio))
+    perts = [Perturbation(), Perturbation(), Perturbation.stg([last], [last]), Perturbation.isolated()]
+    calls = []
+    for block in model.transformer_blocks:
+        block.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    with torch.no_grad():
+        want = model(video, audio, perts)
+        n_plain = len(calls)
+        got = model(video, audio, perts, twins=[None, None, 0, None])
+    assert calls[:n_plain] == [4] * config.num_layers
+    assert calls[n_plain:] == [3] * last + [4]  # the STG item joins at its skipped block
+    for g, w in zip(got, want, strict=True):
+        assert tref.rel_err(g, w) <= TOL
+        assert not torch.equal(g[2], g[0])  # STG still changed the last block
+    with torch.no_grad():  # a twin with the same perturbation never runs: its output is its twin's
+        copy = model(video, audio, [Perturbation()] * 4, twins=[None, None, 0, None])
+    assert torch.equal(copy[0][2], copy[0][0])
+    with pytest.raises(ValueError, match="twins must give"):
+        model(video, audio, perts, twins=[None, 2, None, None])
+
+
+def _pick(m, items):
+    """A ModalityInput whose batch item k is item items[k] of m."""
+    take = lambda x: None if x is None else x[items]  # noqa: E731
+    return type(m)(take(m.latent), take(m.sigma), take(m.timesteps), take(m.positions), take(m.context),
+                   take(m.context_mask), take(m.attention_mask))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltxflow.engine.audio.hifigan import MelGenerator, same_padding
+from ltxflow.engine.audio.hifigan import MelGenerator, ResBlock
 
 ALIAS_RATIO = 2  # activations run on a x2 upsampled signal
 ALIAS_TAPS = 12  # Kaiser-sinc filter length for both directions
@@ -104,17 +104,11 @@ class AntiAliasedSnake(nn.Module):
         return self.downsample(self.act(self.upsample(x)))  # (B, C, L)
 
 
-class AMPBlock(nn.Module):
-    """BigVGAN "AMP1": three (snake -> dilated conv -> snake -> conv) residual pairs."""
+class AMPBlock(ResBlock):
+    """BigVGAN "AMP1": HiFi-GAN's residual conv pairs with anti-aliased snakes instead of leaky ReLUs."""
 
     def __init__(self, channels: int, kernel: int, dilations: tuple[int, ...]) -> None:
-        super().__init__()
-        self.convs1 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel, dilation=d, padding=same_padding(kernel, d)) for d in dilations
-        )
-        self.convs2 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel, padding=same_padding(kernel, 1)) for _ in dilations
-        )
+        super().__init__(channels, kernel, dilations)  # convs1 (dilated), convs2
         self.acts1 = nn.ModuleList(AntiAliasedSnake(channels) for _ in dilations)
         self.acts2 = nn.ModuleList(AntiAliasedSnake(channels) for _ in dilations)
 

@@ -79,6 +79,17 @@ def first_difference(a: Perturbation, b: Perturbation, num_layers: int) -> int:
     return min(blocks, default=num_layers)
 
 
+def join_blocks(perts: list[Perturbation], twins: Sequence[int | None] | None, num_layers: int) -> list[int]:
+    """Per batch item, the block at which it joins the computation (0, or later for a twin; see forward)."""
+    if twins is None:
+        return [0] * len(perts)
+    if len(twins) != len(perts) or any(j is not None and not (0 <= j < i and twins[j] is None)
+                                       for i, j in enumerate(twins)):
+        raise TransformerInputError(f"LTXTransformer: twins must give, per item, None or an earlier item without a "
+                                    f"twin; got {list(twins)}")
+    return [0 if j is None else first_difference(perts[i], perts[j], num_layers) for i, j in enumerate(twins)]
+
+
 def _rows(x, rows: list[int], batch: int):
     """Rows `rows` of a batch of `batch` items: of a tensor, or of every tensor in a (nested) dataclass. A tensor
     whose first axis is not `batch` (broadcast over it) and None pass through. Built from slices (no index tensor
@@ -191,14 +202,7 @@ class LTXTransformer(nn.Module):
         perts = list(perturbations) if perturbations is not None else [Perturbation()] * b
         if len(perts) != b:
             raise TransformerInputError(f"LTXTransformer: {len(perts)} perturbations for a batch of {b}")
-        layers = len(self.transformer_blocks)
-        joins = [0] * b  # block at which each item joins the computation
-        if twins is not None:
-            if len(twins) != b or any(j is not None and not (0 <= j < i and twins[j] is None)
-                                      for i, j in enumerate(twins)):
-                raise TransformerInputError(f"LTXTransformer: twins must give, per item, None or an earlier item "
-                                            f"without a twin; got {list(twins)}")
-            joins = [0 if j is None else first_difference(perts[i], perts[j], layers) for i, j in enumerate(twins)]
+        joins = join_blocks(perts, twins, len(self.transformer_blocks))  # block at which each item joins
         v = a = v_emb = a_emb = None
         vs = as_ = None
         if video is not None:

@@ -45,7 +45,8 @@ class SpeedOptions:
             raise ValueError(f"SpeedOptions.attention: unknown backend(s) {unknown}; choose from {sorted(BACKENDS)}")
 
 
-PLAIN = SpeedOptions(attention=(), fuse_projections=False, compile=False, compile_blocks=False)  # the reference-identical path
+# the reference-identical path
+PLAIN = SpeedOptions(attention=(), fuse_projections=False, compile=False, compile_blocks=False)
 
 
 @torch.no_grad()
@@ -60,14 +61,16 @@ def prepare_for_speed_(model: nn.Module, options: SpeedOptions = SpeedOptions(),
     on_cuda = device.type == "cuda"
     backends = tuple(BACKENDS[name] for name in options.attention)
     whole = options.compile_blocks and on_cuda and not options.offload_blocks  # the block's own graph fuses all
-    ops = EAGER_OPS if whole else compiled_ops() if options.compile and on_cuda else None
-    quantize = (_compiled_quantize() if ops not in (None, EAGER_OPS) else quantize_rows) if options.fp8 else None
+    separately = options.compile and on_cuda and not whole  # each elementwise op compiled on its own
+    ops = EAGER_OPS if whole else compiled_ops() if separately else None
+    quantize = None if not options.fp8 else _compiled_quantize() if separately else quantize_rows
+    if whole:
+        allow_recompiles()
     offloader = BlockOffloader(device) if options.offload_blocks else None
     for block in model.transformer_blocks:
         block.to(device)
         _prepare_block(block, options, backends, ops, quantize)
         if whole:
-            allow_recompiles()
             block.compile(dynamic=False, options={"emulate_precision_casts": True})
         elif getattr(block, "_compiled_call_impl", None) is not None:
             block._compiled_call_impl = None  # prepared again without compile_blocks: back to the eager block

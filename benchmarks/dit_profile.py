@@ -25,7 +25,8 @@ from ltxflow.engine.transformer.attention import Attention  # noqa: E402
 from ltxflow.engine.transformer.speed import PLAIN, GraphedForward, SpeedOptions, prepare_for_speed_  # noqa: E402
 
 VARIANTS = {"plain": PLAIN, "cudnn": SpeedOptions(fuse_projections=False, compile=False),
-            "packed": SpeedOptions(compile=False), "default": SpeedOptions()}
+            "packed": SpeedOptions(compile=False), "default": SpeedOptions(),
+            "torch-sdpa": SpeedOptions(attention=())}  # compiled blocks, SDPA backend left to torch's own choice
 
 
 def wall_and_enqueue(fn, repeats: int = 3) -> tuple[float, float]:
@@ -145,6 +146,7 @@ def main() -> None:
             if name == "ltx-core":
                 fn = lambda: ref(*inp.ref, None)  # noqa: E731
             else:
+                torch._dynamo.reset()  # a variant's compiled blocks never reuse another's graphs
                 prepare_for_speed_(ours, VARIANTS[name])
                 from benchmarks.dit_bench import reshare
                 reshare(ref, ours)

@@ -46,9 +46,12 @@ class Attention(nn.Module):
 
     def _sdpa(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         """Scaled dot-product attention over (B, H, T, d) heads, preferring `backends` on CUDA."""
-        if not (self.backends and q.is_cuda) or torch.compiler.is_compiling():  # compiled: chosen while tracing
+        if not (self.backends and q.is_cuda):
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
         backends = list(self.backends)
+        if torch.compiler.is_compiling():  # chosen while tracing: left to itself, a compiled graph took flash
+            with sdpa_kernel(backends, set_priority=True):
+                return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, T, d)
         if backends[0] is SDPBackend.CUDNN_ATTENTION:  # a priority list alone did not make torch 2.11 pick cuDNN
             if not cudnn_accepts(q, k, v, mask):
                 q, k, v = q.contiguous(), k.contiguous(), v.contiguous()  # cuDNN's own (B, H, T, d) layout

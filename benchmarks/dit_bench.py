@@ -4,9 +4,11 @@
 
 Both models share every weight tensor (ours loads ltx-core's state dict with assign=True), so a 19B pair needs
 ~38 GB. Per config: ltx-core's forward at each size (and its four sequential guidance passes), then our forward
-under cumulative speed settings (plain -> packed projections -> compiled elementwise ops -> compiled blocks =
-default -> replayed as a CUDA graph, then FP8 without and with the graph), each checked against ltx-core's output and timed (CUDA events, warm-up, median). The markdown table comes
-last in the output and is written to DIR/dit_bench.md (all numbers also to DIR/dit_bench.json).
+under cumulative speed settings (plain -> packed projections -> compiled elementwise ops -> compiled blocks -> one
+sigma per item, (B, 1) timesteps as the denoiser passes them for text-to-video = default -> replayed as a CUDA graph,
+then FP8 without and with the graph), each checked against ltx-core's output and timed (CUDA events, warm-up,
+median). ltx-core always gets per-token timesteps, as its pipelines pass them. The markdown table comes last in the
+output and is written to DIR/dit_bench.md (all numbers also to DIR/dit_bench.json).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -33,16 +35,19 @@ from ltxflow.engine.transformer.speed import PLAIN, GraphedForward, SpeedOptions
 CONFIGS = {"19b": TransformerConfig.ltx2_19b, "22b": TransformerConfig.ltx23_22b}
 STG_BLOCK = {"19b": 29, "22b": 28}
 # Cumulative variants of our model: (label, options applied on top of the previous ones).
-VARIANTS = [  # (label, options, replay as a CUDA graph)
-    ("ours plain", PLAIN, False),
-    ("+ packed QKV", SpeedOptions(compile=False, compile_blocks=False), False),  # SDPA picks cuDNN on H100 anyway
-    ("+ compiled ops", SpeedOptions(compile_blocks=False), False),  # each elementwise piece compiled on its own
-    ("+ compiled blocks (default)", SpeedOptions(), False),  # one Inductor graph per block
-    ("+ CUDA graph", SpeedOptions(), True),  # the same forward replayed: no per-kernel launch cost
-    ("+ FP8 (opt-in)", SpeedOptions(fp8=True), False),
-    ("+ FP8 + CUDA graph", SpeedOptions(fp8=True), True),
+VARIANTS = [  # (label, options applied on top of the previous ones, replay as a CUDA graph, one sigma per item)
+    ("ours plain", PLAIN, False, False),
+    ("+ packed QKV", SpeedOptions(compile=False, compile_blocks=False), False, False),
+    ("+ compiled ops", SpeedOptions(compile_blocks=False), False, False),  # each elementwise piece compiled on its own
+    ("+ compiled blocks", SpeedOptions(), False, False),  # one Inductor graph per block
+    # (B, 1) timesteps: what the denoiser passes when no token is conditioned (text-to-video); AdaLN once per item
+    ("+ one sigma per item (default)", SpeedOptions(), False, True),
+    ("+ CUDA graph", SpeedOptions(), True, True),  # the same forward replayed: no per-kernel launch cost
+    ("+ FP8 (opt-in)", SpeedOptions(fp8=True), False, True),
+    ("+ FP8 + CUDA graph", SpeedOptions(fp8=True), True, True),
 ]
-FULL_VARIANTS = ("+ compiled blocks (default)", "+ CUDA graph", "+ FP8 (opt-in)", "+ FP8 + CUDA graph")
+FULL_VARIANTS = ("+ compiled blocks", "+ one sigma per item (default)", "+ CUDA graph", "+ FP8 (opt-in)",
+                 "+ FP8 + CUDA graph")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -223,6 +228,11 @@ def make_inputs(config: TransformerConfig, width: int, height: int, frames: int,
                   [ref("pos"), ref("neg"), ref("pos"), ref("pos")])
 
 
+def one_sigma(pair: tuple[ModalityInput, ModalityInput], per_item: bool) -> tuple[ModalityInput, ModalityInput]:
+    """The inputs with (B, 1) timesteps when `per_item` (every token of an item is at the item's sigma here)."""
+    return tuple(replace(m, timesteps=m.timesteps[:, :1].contiguous()) for m in pair) if per_item else pair
+
+
 def guidance_perturbations(stg_block: int):
     """Our four per-item perturbations and ltx-core's four batch-1 configs (cond, uncond, STG, isolated)."""
     from ltx_core.guidance.perturbations import BatchedPerturbationConfig, Perturbation as RP, PerturbationConfig
@@ -272,7 +282,7 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
                 step = lambda: [ref(*m, p) for m, p in zip(inp.guided_ref, ref_p)]  # noqa: E731
                 ref_guided[s] = torch.cat([o[0] for o in step()])
                 record("ltx-core", s, "guided step (4 passes)", time_ms(step, 1, reps(s)), ref_guided[s], None, 4)
-        for label, options, graphed in VARIANTS:
+        for label, options, graphed, per_item in VARIANTS:
             if label not in args.variants:
                 continue
             t0 = time.time()
@@ -282,10 +292,10 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
             full = label in FULL_VARIANTS
             for s in sizes if full else [x for x in sizes if x in args.ablation]:
                 inp = inputs[s]
-                calls = [("forward", inp.ours, None, None, ref_out[s], 1)]
+                calls = [("forward", one_sigma(inp.ours, per_item), None, None, ref_out[s], 1)]
                 if full and s in args.guided:  # the STG pass (item 2) has the conditional pass's inputs: its twin
-                    calls.append(("guided step (batched, shared STG prefix)", inp.guided_ours, ours_p,
-                                  [None, None, 0, None], ref_guided[s], 4))
+                    calls.append(("guided step (batched, shared STG prefix)", one_sigma(inp.guided_ours, per_item),
+                                  ours_p, [None, None, 0, None], ref_guided[s], 4))
                 for kind, modal, perts, twins, expected, passes in calls:
                     torch.cuda.reset_peak_memory_stats()
                     t0 = time.time()

@@ -85,6 +85,9 @@ class TransformerDenoiser:
         latent = stack_passes(state.latent, passes)  # (P*B, T, C)
         n = latent.shape[0]
         step_sigma = sigma.to(latent.device).reshape(1).expand(n)  # (P*B,)
-        timesteps = stack_passes(state.token_sigmas(sigma.to(latent.device))[..., 0], passes)  # (P*B, T)
+        timesteps = state.token_sigmas(sigma.to(latent.device))[..., 0]  # (B, T)
+        if bool((state.denoise_mask == 1).all()):  # no conditioning tokens (one host sync per call)
+            timesteps = timesteps[:, :1]  # (B, 1): one sigma per item, so the AdaLN runs once, not once per token
+        timesteps = stack_passes(timesteps, passes)  # (P*B, T) or (P*B, 1)
         positions = stack_passes(state.positions, passes)  # (P*B, n_axes, T, 2)
         return ModalityInput(latent, step_sigma, timesteps, positions, context.to(latent.dtype))

@@ -25,7 +25,7 @@ class Stream:
     context: Tensor  # (B, L, D) text tokens at the modality width
     context_bias: Tensor | None  # (B, 1, 1, L) additive text mask
     self_bias: Tensor | None  # (B, 1, T, T) additive self-attention mask
-    ada: Tensor  # (B, T, K*D) per-token modulation from the token's own sigma
+    ada: Tensor  # (B, T, K*D) per-token modulation from the token's own sigma, or (B, 1, K*D): one sigma per item
     prompt_ada: Tensor | None  # (B, 1, 2*D) text-context modulation from the step sigma (22B)
     rope: Rope  # own positions, own width and heads
     cross_rope: Rope | None  # temporal-only positions at the AV width (None without the other modality)

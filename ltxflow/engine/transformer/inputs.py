@@ -20,7 +20,9 @@ class ModalityInput:
 
     latent: Tensor  # (B, T, C_in) patchified noisy tokens; its dtype is the compute dtype
     sigma: Tensor  # (B,) step noise level; also drives the *other* modality's AV-attention modulation
-    timesteps: Tensor  # (B, T) per-token sigma = denoise_mask * sigma (0 on clean conditioning tokens)
+    # (B, T) per-token sigma = denoise_mask * sigma (0 on clean conditioning tokens), or (B, 1) when every token is
+    # at one sigma: the AdaLN then runs once per item instead of once per token (same function, less work)
+    timesteps: Tensor
     positions: Tensor  # (B, n, T, 2) [start, end) bounds: video n=3 (seconds, px, px), audio n=1 (seconds)
     context: Tensor  # (B, L, C_ctx) text embeddings: caption_channels wide (19B) or the modality width (22B)
     context_mask: Tensor | None = None  # (B, L) bool/int, 1 = attend; None = all text tokens valid
@@ -32,8 +34,9 @@ class ModalityInput:
         b, t = self.latent.shape[:2]
         if tuple(self.sigma.shape) != (b,):
             raise TransformerInputError(f"ModalityInput.sigma: expected ({b},), got {tuple(self.sigma.shape)}")
-        if tuple(self.timesteps.shape) != (b, t):
-            raise TransformerInputError(f"ModalityInput.timesteps: expected ({b}, {t}), got {tuple(self.timesteps.shape)}")
+        if tuple(self.timesteps.shape) not in ((b, t), (b, 1)):
+            raise TransformerInputError(f"ModalityInput.timesteps: expected ({b}, {t}) or ({b}, 1), "
+                                        f"got {tuple(self.timesteps.shape)}")
         if self.positions.ndim != 4 or self.positions.shape[0] != b or self.positions.shape[2:] != (t, 2):
             raise TransformerInputError(f"ModalityInput.positions: expected ({b}, n, {t}, 2), got {tuple(self.positions.shape)}")
         if self.context.ndim != 3 or self.context.shape[0] != b:

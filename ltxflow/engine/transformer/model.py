@@ -48,7 +48,7 @@ class CaptionProjection(nn.Module):
 
 
 def velocity_to_x0(latent: Tensor, velocity: Tensor, timesteps: Tensor) -> Tensor:
-    """x0 = x - sigma_token * velocity, in float32, returned in the latent dtype; timesteps (B, T)."""
+    """x0 = x - sigma_token * velocity, in float32, returned in the latent dtype; timesteps (B, T) or (B, 1)."""
     return (latent.float() - velocity.float() * timesteps.float().unsqueeze(-1)).to(latent.dtype)
 
 
@@ -135,15 +135,18 @@ class LTXTransformer(nn.Module):
 
     # ------------------------------------------------------------------------------------------- preprocessing
     def _stream(self, m: ModalityInput, other: ModalityInput | None, audio: bool) -> tuple[Tensor, Tensor, Stream]:
-        """Tokens (B, T, D), embedded sigma (B, T, D) and block conditioning for one modality."""
+        """Tokens (B, T, D), embedded sigma (B, T', D) and block conditioning for one modality (T' = T, or 1 when
+        the timesteps give one sigma per item)."""
         c, p = self.config, ("audio_" if audio else "")
         width, heads = (c.audio_dim, c.audio_num_attention_heads) if audio else (c.video_dim, c.num_attention_heads)
         max_pos = c.audio_positional_embedding_max_pos if audio else c.positional_embedding_max_pos
         dtype, tsm = m.latent.dtype, c.timestep_scale_multiplier
-        b, t, _ = m.latent.shape
+        b = m.latent.shape[0]
         x = getattr(self, p + "patchify_proj")(m.latent)  # (B, T, D)
-        ada, embedded = getattr(self, p + "adaln_single")((m.timesteps * tsm).flatten(), dtype)  # (B*T, K*D), (B*T, D)
-        ada, embedded = ada.view(b, t, -1), embedded.view(b, t, -1)  # (B, T, K*D), (B, T, D)
+        t_ada = m.timesteps.shape[1]  # T, or 1 when every token has the same sigma
+        adaln = getattr(self, p + "adaln_single")
+        ada, embedded = adaln((m.timesteps * tsm).flatten(), dtype)  # (B*T', K*D), (B*T', D)
+        ada, embedded = ada.view(b, t_ada, -1), embedded.view(b, t_ada, -1)  # (B, T', K*D), (B, T', D)
         prompt_ada = None
         if c.cross_attention_adaln:
             prompt_ada = getattr(self, p + "prompt_adaln_single")(m.sigma * tsm, dtype)[0].view(b, 1, -1)  # (B,1,2D)
@@ -180,7 +183,7 @@ class LTXTransformer(nn.Module):
         """LayerNorm + per-token shift/scale + projection to latent channels: (B, T, D) -> (B, T, C_out)."""
         p = "audio_" if audio else ""
         table = getattr(self, p + "scale_shift_table")
-        shift, scale = (table[None, None].to(x.dtype) + embedded[:, :, None]).unbind(2)  # (B, T, D) each
+        shift, scale = (table[None, None].to(x.dtype) + embedded[:, :, None]).unbind(2)  # (B, T', D) each
         return getattr(self, p + "proj_out")(getattr(self, p + "norm_out")(x) * (1 + scale) + shift)
 
     # ------------------------------------------------------------------------------------------- forward

@@ -97,6 +97,25 @@ def test_guided_sampling_matches_reference(ltx_pipelines, models) -> None:
     assert rel_err(out_a.latent, ref_a.latent) <= 1e-5
 
 
+def test_denoiser_gives_one_sigma_per_item_unless_tokens_are_conditioned(models) -> None:
+    _, ours, config = models
+    video, audio, ctx = inputs(config, seed=4)
+    seen = []  # timesteps shapes the transformer was called with (video, audio)
+    original = ours.predict_x0
+    ours.predict_x0 = lambda v, a, *rest: (seen.append((v.timesteps.shape, a.timesteps.shape)), original(v, a, *rest))[1]
+    conditioned = LatentState(video.latent, video.clean, video.denoise_mask.clone(), video.positions)
+    conditioned.denoise_mask[:, :6] = 0.0  # the first latent frame (2x3 tokens) pinned, as image conditioning does
+    try:
+        with torch.inference_mode():
+            plain = denoise(TransformerDenoiser(ours, ctx), video, audio, ltx2_sigmas(2), VIDEO_G, AUDIO_G)
+            denoise(TransformerDenoiser(ours, ctx), conditioned, audio, ltx2_sigmas(2), VIDEO_G, AUDIO_G)
+    finally:
+        del ours.predict_x0
+    tokens = video.latent.shape[1]
+    assert seen == [((4, 1), (4, 1))] * 2 + [((4, tokens), (4, 1))] * 2  # two steps each
+    assert torch.isfinite(plain[0].latent).all()
+
+
 def test_batched_passes_equal_separate_passes(models) -> None:
     _, ours, config = models
     video, audio, ctx = inputs(config, seed=2)

@@ -80,6 +80,21 @@ def test_first_frame_clean_tokens(tref, pair):
     assert torch.equal(x0[0][:, :n_clean], case.video.latent[:, :n_clean])
 
 
+def test_one_sigma_per_item_equals_per_token_timesteps(tref, pair):
+    """(B, 1) timesteps (every token at its item's sigma) compute the same function as the (B, T) ones."""
+    config, ref, ours = pair
+    case = tref.make_case(config, seed=5, batch=2)  # items at different sigmas, every token of an item alike
+    one = lambda m: type(m)(**{**vars(m), "timesteps": m.timesteps[:, :1]})  # noqa: E731
+    assert one(case.video).timesteps.shape == (2, 1)
+    with torch.no_grad():
+        per_token = ours.predict_x0(case.video, case.audio)
+        per_item = ours.predict_x0(one(case.video), one(case.audio))
+        got = ours(one(case.video), one(case.audio))
+        expected = ref(case.ref_video, case.ref_audio, tref.ref_perturbations([Perturbation()] * 2))
+    assert_close(tref, per_item, per_token, tol=1e-6)
+    assert_close(tref, got, expected)
+
+
 def test_batch_two_matches_reference_and_single_calls(tref, pair):
     config, ref, ours = pair
     case = tref.make_case(config, seed=5, batch=2)

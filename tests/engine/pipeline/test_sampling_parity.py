@@ -102,7 +102,12 @@ def test_denoiser_gives_one_sigma_per_item_unless_tokens_are_conditioned(models)
     video, audio, ctx = inputs(config, seed=4)
     seen = []  # timesteps shapes the transformer was called with (video, audio)
     original = ours.predict_x0
-    ours.predict_x0 = lambda v, a, *rest: (seen.append((v.timesteps.shape, a.timesteps.shape)), original(v, a, *rest))[1]
+
+    def recording(v, a, *rest):
+        seen.append((v.timesteps.shape, a.timesteps.shape))
+        return original(v, a, *rest)
+
+    ours.predict_x0 = recording
     conditioned = LatentState(video.latent, video.clean, video.denoise_mask.clone(), video.positions)
     conditioned.denoise_mask[:, :6] = 0.0  # the first latent frame (2x3 tokens) pinned, as image conditioning does
     try:

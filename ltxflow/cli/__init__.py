@@ -7,12 +7,9 @@ from typing import Any
 import click
 
 from ltxflow import __version__
-from ltxflow.costs import CostsConfigError
 from ltxflow.errors import LtxflowError
-from ltxflow.ledger.records import LedgerError
 
 BAD_INPUT = 2
-_BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (LtxflowError, LedgerError, CostsConfigError)
 _plugin_error: LtxflowError | None = None  # a plugin that failed to load, reported when a command runs
 
 
@@ -22,7 +19,7 @@ class _Cli(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except _BAD_INPUT_ERRORS as exc:
+        except LtxflowError as exc:  # ledger and costs errors are LtxflowErrors too
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(BAD_INPUT)
 

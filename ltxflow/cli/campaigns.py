@@ -6,12 +6,14 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ltxflow.plan import Plan, plan_campaign
-from ltxflow.scaffold import scaffold_campaign
 from ltxflow.spreadsheet import safe_row
+
+if TYPE_CHECKING:  # the library modules load inside each command, so `--help` imports neither pandas nor torch
+    from ltxflow.plan import Plan
 
 _campaign_arg = click.argument("campaign", type=click.Path(path_type=Path))
 _ledger_opt = click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL "
@@ -28,6 +30,8 @@ def _open_ledger(url: str | None):  # noqa: ANN202 (Ledger, imported lazily)
 @click.argument("folder", type=click.Path(path_type=Path))
 def init(folder: Path) -> None:
     """Create a starter campaign in FOLDER (e.g. campaigns/summer-sale)."""
+    from ltxflow.scaffold import scaffold_campaign
+
     for path in scaffold_campaign(folder):
         click.echo(f"created {path}")
 
@@ -39,6 +43,8 @@ def validate(campaign: Path) -> None:
 
     Exit 1 when some variants name unusable conditioning files (their tasks would fail; the rest would run).
     """
+    from ltxflow.plan import plan_campaign
+
     result = plan_campaign(campaign)
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
@@ -61,6 +67,8 @@ def validate(campaign: Path) -> None:
 @click.option("--limit", type=int, default=None, help="At most N pending tasks.")
 def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...], limit: int | None) -> None:
     """Show the tasks, platforms and cost estimate of CAMPAIGN without loading an engine."""
+    from ltxflow.plan import plan_campaign
+
     ledger = _open_ledger(ledger_url) if ledger_url else None
     try:
         result = plan_campaign(campaign, ledger=ledger, only=only, limit=limit)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ltxflow.engine.checkpoint import CheckpointError, describe
 
 
 class BadInput(click.ClickException):
@@ -24,6 +23,8 @@ def engine() -> None:
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 def info(checkpoint: Path) -> None:
     """Show version, components, parameter counts and dtypes of CHECKPOINT (reads the header only)."""
+    from ltxflow.engine.checkpoint import CheckpointError, describe  # torch: only when a checkpoint is read
+
     try:
         summary = describe(checkpoint)
     except CheckpointError as err:

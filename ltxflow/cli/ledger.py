@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from ltxflow.campaign import load_campaign
 from ltxflow.errors import LtxflowError
-from ltxflow.report import write_contact_sheet
 
 
 @click.command()
@@ -41,7 +39,9 @@ def ledger(by: str, campaign: str | None, csv_path: Path | None, ledger_url: str
               help="Image to write (default out/<campaign>/compare.png).")  # fmt: skip
 def compare(campaign: str, ledger_url: str | None, out_path: Path | None) -> None:
     """A contact sheet of every variant's covers of CAMPAIGN (a name or a campaign folder)."""
+    from ltxflow.campaign import load_campaign
     from ltxflow.ledger.store import Ledger
+    from ltxflow.report import write_contact_sheet
 
     name = load_campaign(campaign).name if Path(campaign).exists() else campaign
     path = out_path or Path("out") / name / "compare.png"

@@ -117,14 +117,22 @@ def test_missing_rates_file_is_an_error(tmp_path):
         load_rates(tmp_path / "nope.toml")
 
 
-def test_estimate_matches_what_the_plugin_would_record(monkeypatch):
-    monkeypatch.delenv("LTXFLOW_RATES", raising=False)
-    usage = Usage(device="NVIDIA H200", device_seconds=120.0, clips=1)
+def test_estimate_matches_what_the_plugin_would_record(monkeypatch, tmp_path):
+    """Plan's estimate and the recorded lines, each against prices worked out by hand from a rates file (so a
+    wrong unit in device_cost, which both sides share, cannot cancel out)."""
+    rates_file = tmp_path / "rates.toml"
+    rates_file.write_text('[hourly]\n"H200" = 7.20\n\n[per_clip]\n"sora" = [0.10, 0.30]\n')
+    monkeypatch.setenv("LTXFLOW_RATES", str(rates_file))
+    usage = Usage(device="NVIDIA H200", device_seconds=90.0, clips=2)
 
-    estimate = estimate_task_cost(usage)
+    estimate = estimate_task_cost(usage, load_rates())
     items = cost_plugin.cost_items(task=None, usage=usage)
 
-    assert estimate.money == pytest.approx(sum(i.amount for i in items if i.kind == "actual"))
-    assert estimate.money == pytest.approx(120 / 3600 * DEFAULT_RATES.hourly_rate("NVIDIA H200"))
-    assert (estimate.comparison_low, estimate.comparison_high) == pytest.approx((0.04, 0.18))
-    assert estimate.device_seconds == 120.0
+    (actual,) = [i for i in items if i.kind == "actual"]
+    assert actual.amount == pytest.approx(0.18)  # 90 s = 0.025 h at $7.20/h
+    assert (actual.quantity, actual.unit, actual.unit_price) == (pytest.approx(0.025), "hour", 7.20)
+    assert estimate.money == pytest.approx(0.18) and estimate.device_seconds == 90.0
+    # 2 clips: runway-gen3 is cheapest at 2 x $0.05, sora (from the file) dearest at 2 x $0.30
+    assert (estimate.comparison_low, estimate.comparison_high) == pytest.approx((0.10, 0.60))
+    sora = next(i for i in items if i.source == "sora")
+    assert (sora.amount, sora.amount_max) == pytest.approx((0.20, 0.60))

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ltxflow.costs import CostItem, Usage
     from ltxflow.engines import EngineFactory
     from ltxflow.export.presets import Preset
-    from ltxflow.ledger.records import OutputRecord, RunRecord
+    from ltxflow.ledger.models import OutputRecord, RunRecord
     from ltxflow.tasks import Task
 
 hookspec = pluggy.HookspecMarker("ltxflow")

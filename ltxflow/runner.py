@@ -26,7 +26,7 @@ from ltxflow.report import write_contact_sheet, write_manifest_csv
 from ltxflow.tasks import Task, safe_name
 
 if TYPE_CHECKING:
-    from ltxflow.ledger.records import OutputIn, RunRecord, TaskIn
+    from ltxflow.ledger.models import OutputIn, RunRecord, TaskIn
 
 MANIFEST_NAME = "manifest.csv"
 CONTACT_SHEET_NAME = "contact_sheet.png"
@@ -145,7 +145,7 @@ class _RunState:
     def run_task(self, engine: Engine, task: Task, bar: tqdm) -> None:
         """Generate, export and record one task; on an error record the failure, on an interrupt clean up."""
         from ltxflow.export import deliver_many, write_wav
-        from ltxflow.ledger.records import OutputIn
+        from ltxflow.ledger.models import OutputIn
 
         written: list[Path] = []
         recorded = False
@@ -203,23 +203,25 @@ def _actual(costs: list[CostItem]) -> float:
 
 
 def _task_in(task: Task) -> TaskIn:
-    from ltxflow.ledger.records import TaskIn
+    from ltxflow.ledger.models import TaskIn
 
-    return TaskIn(task.id, task.campaign, task.variant_id, task.seed, task.prompt, task.negative_prompt,
-                  task.settings_json(), task.engine, task.checkpoint_id)  # fmt: skip
+    return TaskIn(id=task.id, campaign=task.campaign, variant_id=task.variant_id, seed=task.seed, prompt=task.prompt,
+                  negative_prompt=task.negative_prompt, settings_json=task.settings_json(), engine=task.engine,
+                  checkpoint=task.checkpoint_id)  # fmt: skip
 
 
 def _output_in(task_id: str, platform: str, item: Any) -> OutputIn:
     """A ledger row for one export deliverable."""
-    from ltxflow.ledger.records import OutputIn
+    from ltxflow.ledger.models import OutputIn
 
     problems = item.spec_problems
     problems = "; ".join(problems) if isinstance(problems, list | tuple) else str(problems or "")
     probe = dict(item.probe)
     if getattr(item, "warnings", ()):
         probe["warnings"] = list(item.warnings)  # what the exporter changed; the manifest's warnings column
-    return OutputIn(task_id, platform, item.kind, str(item.path), item.sha256, item.bytes,
-                    json.dumps(probe, sort_keys=True, default=str), bool(item.spec_ok), problems)  # fmt: skip
+    return OutputIn(task_id=task_id, platform=platform, kind=item.kind, path=str(item.path), sha256=item.sha256,
+                    bytes=item.bytes, probe_json=json.dumps(probe, sort_keys=True, default=str),
+                    spec_ok=bool(item.spec_ok), spec_problems=problems)  # fmt: skip
 
 
 def _remove(paths: list[Path]) -> None:

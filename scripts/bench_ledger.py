@@ -32,9 +32,12 @@ def main() -> None:
         run = ledger.start_run("bench", "run", n_tasks)
         t0 = time.perf_counter()
         for i in range(n_tasks):
-            task = TaskIn(f"task-{i:06d}", "bench", f"v{i % 100}", i, "A cup of coffee " * 20, "", "{}" * 100, "ltx2", "tiny")
+            task = TaskIn(id=f"task-{i:06d}", campaign="bench", variant_id=f"v{i % 100}", seed=i,
+                          prompt="A cup of coffee " * 20, negative_prompt="", settings_json="{}" * 100, engine="ltx2",
+                          checkpoint="tiny")
             outputs = [
-                OutputIn(task.task_id, p, "video", f"out/{i}-{p or 'master'}.mp4", "ab" * 32, 12345, '{"fps": "24/1"}', True, "")
+                OutputIn(task_id=task.id, platform=p, kind="video", path=f"out/{i}-{p or 'master'}.mp4", sha256="ab" * 32,
+                         bytes=12345, probe_json='{"fps": "24/1"}', spec_ok=True, spec_problems="")
                 for p in platforms
             ]
             ledger.record_task(run, task, outputs, costs, usage)

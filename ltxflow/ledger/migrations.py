@@ -1,8 +1,14 @@
 """Append-only, named schema migrations, recorded in `_ltxflow_migrations` and applied on every open.
 
-Never edit or reorder a migration that has shipped: add `m003_...` instead. Each migration spells out
-its own tables (it does not reuse the models of `models.py`), so replaying history always builds the
-same schema; a test checks that the models agree with the migrated database.
+The tables are declared once, in `models.py`; a migration is the history of how a database gets there.
+Never edit or reorder a migration that has shipped: append `m00N_...` to MIGRATIONS instead. A migration
+spells out its own DDL (it never builds from the live models), so replaying history always builds the
+same schema whatever the models say later; `schema_check.schema_drift` (run by the tests and by the schema
+doc generator) fails when the models and the migrated database disagree. A new column is one field in
+`models.py` plus, here, e.g.::
+
+    def m003_output_note(conn: Connection) -> None:  # its docstring is the schema doc's line for it
+        conn.execute(text("ALTER TABLE outputs ADD COLUMN note TEXT NOT NULL DEFAULT ''"))
 """
 
 from __future__ import annotations

@@ -1,93 +1,197 @@
-"""SQLModel tables matching the schema that `migrations.py` builds (a test keeps the two in step)."""
+"""The ledger's tables, each declared once as SQLModel models: what a writer gives, what a reader gets back.
+
+Each table is a small family built on one set of field declarations:
+- `TaskIn`, `OutputIn`: the columns a caller supplies when it records a task or a file (frozen, validated);
+- `RunRow`, `TaskRow`, `OutputRow`, `CostRow` (``table=True``): the tables, adding the columns the ledger fills;
+- `RunRecord`, `OutputRecord`: what reads return, built from the same fields (frozen).
+
+Adding a column = one field here (with its description: docs/ledger-schema.md is generated from it) plus one
+append-only migration in `migrations.py`; `schema_check.schema_drift` (run by the tests and by the schema doc
+generator) fails when the two disagree. The store writes ``model_dump()`` and reads with ``model_validate``, so
+no column is listed anywhere else. Column types are explicit (`sa_type`) because they must equal what the
+migrations built: SQLModel's default for `str` is VARCHAR, the migrations use TEXT.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Text
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy import BigInteger, Float, Index, Text
 from sqlmodel import Field, SQLModel
 
+from ltxflow.ledger.records import RunStatus
 
-def _text(*, primary_key: bool = False, nullable: bool = False, foreign_key: str | None = None) -> Column:
-    """A TEXT column (SQLModel's default for `str` is VARCHAR)."""
-    args = (ForeignKey(foreign_key),) if foreign_key else ()
-    return Column(Text, *args, primary_key=primary_key, nullable=nullable)
+_FROZEN = ConfigDict(frozen=True, extra="forbid")  # a misspelt column is an error, not dropped
 
 
-class RunRow(SQLModel, table=True):
-    """One recording command (`run`)."""
+def text(description: str, **kwargs: Any) -> Any:
+    """A TEXT column (NOT NULL unless the annotation allows None)."""
+    return Field(sa_type=Text, description=description, **kwargs)
+
+
+def big(description: str, **kwargs: Any) -> Any:
+    """A BIGINT column."""
+    return Field(sa_type=BigInteger, description=description, **kwargs)
+
+
+def real(description: str, **kwargs: Any) -> Any:
+    """A FLOAT column."""
+    return Field(sa_type=Float, description=description, **kwargs)
+
+
+# ── runs ────────────────────────────────────────────────────────────────────────────────────────
+
+
+class RunRecord(SQLModel):
+    """One `run` (or other recording command) with its counts."""
+
+    model_config = _FROZEN
+    id: str = text("ULID of the run: sortable by start time", primary_key=True)
+    campaign: str = text("campaign name")
+    command: str = text('the recording command: "run", ...')
+    status: RunStatus = text("running | finished | failed | interrupted")
+    planned_tasks: int = Field(description="tasks the run considered, already-finished ones included")
+    finished: int = Field(description="tasks this run recorded as finished")
+    failed: int = Field(description="tasks this run recorded as failed")
+    skipped: int = Field(description="tasks already finished when the run began")
+    started_utc: str = text("ISO 8601 UTC")
+    finished_utc: str | None = text("ISO 8601 UTC; NULL while running", default=None)
+    duration_ms: int | None = big("wall time of the run; NULL while running", default=None)
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.id
+
+    @property
+    def pending(self) -> int:
+        """Tasks the run neither did nor skipped (an interrupted run leaves some)."""
+        return max(0, self.planned_tasks - self.finished - self.failed - self.skipped)
+
+
+class RunRow(RunRecord, table=True):
+    """The `runs` table."""
 
     __tablename__ = "runs"
-    id: str = Field(sa_column=_text(primary_key=True))
-    campaign: str = Field(sa_column=_text())
-    command: str = Field(sa_column=_text())
-    status: str = Field(sa_column=_text())
-    planned_tasks: int
-    finished: int
-    failed: int
-    skipped: int
-    started_utc: str = Field(sa_column=_text())
-    finished_utc: str | None = Field(default=None, sa_column=_text(nullable=True))
-    duration_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    model_config = ConfigDict(frozen=False)
 
 
-class TaskRow(SQLModel, table=True):
-    """The latest attempt of one task."""
+# ── tasks ───────────────────────────────────────────────────────────────────────────────────────
+
+
+class TaskIn(SQLModel):
+    """The identity and inputs of one task, as the runner records it."""
+
+    model_config = _FROZEN
+    id: str = text("task id: the hash of the task record", primary_key=True)
+    campaign: str = text("campaign name")
+    variant_id: str = text("the variants CSV row id")
+    seed: int = big("generation seed")
+    prompt: str = text("rendered prompt")
+    negative_prompt: str = text("rendered negative prompt")
+    settings_json: str = text("the full task record as canonical JSON")
+    engine: str = text("registered engine name")
+    checkpoint: str = text("identity of the weights (name, or file name and size)")
+
+    @property
+    def task_id(self) -> str:
+        """The task's id."""
+        return self.id
+
+
+class TaskRow(TaskIn, table=True):
+    """The `tasks` table: one row per task id, describing its latest attempt."""
 
     __tablename__ = "tasks"
-    id: str = Field(sa_column=_text(primary_key=True))
-    run_id: str = Field(sa_column=_text(foreign_key="runs.id"))
-    campaign: str = Field(sa_column=_text())
-    variant_id: str = Field(sa_column=_text())
-    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
-    prompt: str = Field(sa_column=_text())
-    negative_prompt: str = Field(sa_column=_text())
-    settings_json: str = Field(sa_column=_text())
-    engine: str = Field(sa_column=_text())
-    checkpoint: str = Field(sa_column=_text())
-    status: str = Field(sa_column=_text())
-    error: str | None = Field(default=None, sa_column=_text(nullable=True))
-    attempts: int
-    device: str | None = Field(default=None, sa_column=_text(nullable=True))
-    device_seconds: float
-    recorded_utc: str = Field(sa_column=_text())
+    __table_args__ = (Index("ix_tasks_campaign_status", "campaign", "status"),)
+    model_config = ConfigDict(frozen=False)
+    run_id: str = text("run of the latest attempt", foreign_key="runs.id")
+    status: str = text("finished | failed")
+    error: str | None = text("the failure, NULL when finished", default=None)
+    attempts: int = Field(description="attempts so far")
+    device: str | None = text("device of the latest attempt", default=None)
+    device_seconds: float = real("device seconds summed over all attempts")
+    recorded_utc: str = text("ISO 8601 UTC of the latest attempt")
 
 
-class OutputRow(SQLModel, table=True):
-    """One file of a task's latest attempt."""
+# ── outputs ─────────────────────────────────────────────────────────────────────────────────────
+
+
+class OutputIn(SQLModel):
+    """One file a task produced."""
+
+    model_config = _FROZEN
+    task_id: str = text("the task the file belongs to", foreign_key="tasks.id", ondelete="CASCADE")
+    platform: str = text('export preset name, "" for a per-clip file (the audio master)')
+    kind: str = text("video, cover, preview, audio, review")
+    path: str = text("where the file was written")
+    sha256: str = text("hex digest of the file")
+    bytes: int = big("file size")
+    probe_json: str = text("facts read back from the written file, as JSON")
+    spec_ok: bool = Field(description="the file meets its platform's delivery spec")
+    spec_problems: str = text('what does not, "" when spec_ok')
+
+
+class _OutputStored(OutputIn):
+    """The columns the ledger adds to a recorded file."""
+
+    id: int | None = Field(default=None, primary_key=True, description="row id")
+    run_id: str = text("run that recorded the file", foreign_key="runs.id")
+    recorded_utc: str = text("ISO 8601 UTC")
+
+
+class OutputRow(_OutputStored, table=True):
+    """The `outputs` table: the files of each task's latest attempt."""
 
     __tablename__ = "outputs"
-    id: int | None = Field(default=None, primary_key=True)
-    task_id: str = Field(sa_column=_text(foreign_key="tasks.id"))
-    run_id: str = Field(sa_column=_text(foreign_key="runs.id"))
-    platform: str = Field(sa_column=_text())
-    kind: str = Field(sa_column=_text())
-    path: str = Field(sa_column=_text())
-    sha256: str = Field(sa_column=_text())
-    bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
-    probe_json: str = Field(sa_column=_text())
-    spec_ok: bool
-    spec_problems: str = Field(sa_column=_text())
-    recorded_utc: str = Field(sa_column=_text())
+    __table_args__ = (Index("ix_outputs_task_id", "task_id"),)
+    model_config = ConfigDict(frozen=False)
+
+
+class OutputRecord(_OutputStored):
+    """A recorded file, with the campaign, variant and seed of its task."""
+
+    campaign: str
+    variant_id: str
+    seed: int
+
+    @property
+    def output_id(self) -> int:
+        """The output's row id."""
+        assert self.id is not None
+        return self.id
+
+
+# ── costs ───────────────────────────────────────────────────────────────────────────────────────
 
 
 class CostRow(SQLModel, table=True):
-    """One money line of one attempt (kept when the task is rerun: the money was spent)."""
+    """The `costs` table: one money line of one attempt (kept when the task is rerun: the money was spent).
+
+    The money columns are the fields of :class:`ltxflow.costs.CostItem`, the plugin-facing record that
+    `cost_items` hooks return (a dataclass, so plugins build it positionally and `plan` needs no SQL);
+    `schema_check` fails when the two differ.
+    """
 
     __tablename__ = "costs"
-    id: int | None = Field(default=None, primary_key=True)
-    task_id: str = Field(sa_column=_text(foreign_key="tasks.id"))
-    run_id: str = Field(sa_column=_text(foreign_key="runs.id"))
-    source: str = Field(sa_column=_text())
-    description: str = Field(sa_column=_text())
-    kind: str = Field(sa_column=_text())
-    quantity: float
-    unit: str = Field(sa_column=_text())
-    unit_price: float
-    amount: float
-    amount_max: float | None = None
-    currency: str = Field(sa_column=_text())
-    recorded_utc: str = Field(sa_column=_text())
+    __table_args__ = (Index("ix_costs_task_id", "task_id"),)
+    id: int | None = Field(default=None, primary_key=True, description="row id")
+    task_id: str = text("the task", foreign_key="tasks.id", ondelete="CASCADE")
+    run_id: str = text("run of the attempt that spent it", foreign_key="runs.id")
+    source: str = text('plugin or provider: "device", "sora", ...')
+    description: str = text("human description of the line")
+    kind: str = text("actual (money spent) | comparison (what a per-clip API would charge)")
+    quantity: float = real("in units")
+    unit: str = text('"hour", "clip", ...')
+    unit_price: float = real("currency per unit (the low price of a range)")
+    amount: float = real("quantity x unit price (the low end of a range)")
+    amount_max: float | None = real("high end of a price range, NULL otherwise", default=None)
+    currency: str = text("ISO code")
+    recorded_utc: str = text("ISO 8601 UTC")
 
 
+TABLES = (RunRow, TaskRow, OutputRow, CostRow)  # every table, in the order the schema doc lists them
 RUNS = RunRow.__table__
 TASKS = TaskRow.__table__
 OUTPUTS = OutputRow.__table__

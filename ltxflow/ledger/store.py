@@ -9,6 +9,7 @@ latest attempt only, while money lines are kept for every attempt (that money wa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,17 +19,8 @@ from ltxflow.costs import CURRENCY, CostItem, Usage
 from ltxflow.ledger import db, export, summary
 from ltxflow.ledger.ids import new_ulid
 from ltxflow.ledger.migrations import apply_migrations
-from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TASKS
-from ltxflow.ledger.records import (
-    LedgerError,
-    OutputIn,
-    OutputRecord,
-    RunRecord,
-    RunStatus,
-    SummaryBy,
-    SummaryRow,
-    TaskIn,
-)
+from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TASKS, OutputIn, OutputRecord, RunRecord, TaskIn
+from ltxflow.ledger.records import LedgerError, RunStatus, SummaryBy, SummaryRow
 
 _END_STATUSES = ("finished", "failed", "interrupted")
 
@@ -96,13 +88,9 @@ class Ledger:
             raise LedgerError(f"start_run: bad counts planned_tasks={planned_tasks} skipped={skipped}")
         run_id = new_ulid()
         with db.write_transaction(self.engine) as conn:
-            conn.execute(
-                insert(RUNS).values(
-                    id=run_id, campaign=campaign, command=command, status="running",
-                    planned_tasks=planned_tasks, finished=0, failed=0, skipped=skipped,
-                    started_utc=utc_now(), finished_utc=None, duration_ms=None,
-                )
-            )  # fmt: skip
+            run = RunRecord(id=run_id, campaign=campaign, command=command, status="running", planned_tasks=planned_tasks,
+                            finished=0, failed=0, skipped=skipped, started_utc=utc_now())  # fmt: skip
+            conn.execute(insert(RUNS).values(run.model_dump()))
         return run_id
 
     def finish_run(self, run_id: str, status: RunStatus) -> RunRecord:
@@ -133,7 +121,7 @@ class Ledger:
         if campaign is not None:
             query = query.where(RUNS.c.campaign == campaign)
         with db.read_transaction(self.engine) as conn:
-            return [_to_run_record(row) for row in conn.execute(query).mappings()]
+            return [RunRecord.model_validate(row) for row in conn.execute(query).mappings()]
 
     # ── Tasks ───────────────────────────────────────────────────────────────────────────────────
 
@@ -148,16 +136,16 @@ class Ledger:
     ) -> None:
         """Record a finished task, its files and its money lines in one transaction."""
         for out in outputs:
-            if out.task_id != task.task_id:
+            if out.task_id != task.id:
                 raise LedgerError(
-                    f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.task_id!r}"
+                    f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.id!r}"
                 )
         now = utc_now()
         with db.write_transaction(self.engine) as conn:
             _bump_run(conn, run_id, "finished")
             _write_task(conn, run_id, task, "finished", None, usage, now)
             _write_outputs(conn, run_id, outputs, now)
-            _write_costs(conn, run_id, task.task_id, costs, now)
+            _write_costs(conn, run_id, task.id, costs, now)
 
     def record_failure(
         self, run_id: str, task: TaskIn, error: str, usage: Usage | None, costs: Sequence[CostItem] = ()
@@ -167,7 +155,7 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             _bump_run(conn, run_id, "failed")
             _write_task(conn, run_id, task, "failed", error, usage, now)
-            _write_costs(conn, run_id, task.task_id, costs, now)
+            _write_costs(conn, run_id, task.id, costs, now)
 
     # ── Reading ─────────────────────────────────────────────────────────────────────────────────
 
@@ -214,49 +202,28 @@ def _write_task(
     conn: Connection, run_id: str, task: TaskIn, status: str, error: str | None, usage: Usage | None, now: str
 ) -> None:
     """Insert the task row, or overwrite it with this attempt and drop the previous attempt's files."""
-    values = dict(
-        run_id=run_id, campaign=task.campaign, variant_id=task.variant_id, seed=task.seed,
-        prompt=task.prompt, negative_prompt=task.negative_prompt, settings_json=task.settings_json,
-        engine=task.engine, checkpoint=task.checkpoint, status=status, error=error,
-        device=usage.device if usage else None, recorded_utc=now,
-    )  # fmt: skip
+    values = task.model_dump(exclude={"id"})
+    values.update(run_id=run_id, status=status, error=error, device=usage.device if usage else None, recorded_utc=now)
     seconds = usage.device_seconds if usage else 0.0
     # Keys that name columns become the SET clause of the cached UPDATE statement.
-    updated = conn.execute(_UPDATE_TASK, dict(values, b_task_id=task.task_id, b_seconds=seconds))
+    updated = conn.execute(_UPDATE_TASK, dict(values, b_task_id=task.id, b_seconds=seconds))
     if updated.rowcount == 0:
-        conn.execute(_INSERT_TASK, dict(values, id=task.task_id, attempts=1, device_seconds=seconds))
+        conn.execute(_INSERT_TASK, dict(values, id=task.id, attempts=1, device_seconds=seconds))
     else:
-        conn.execute(_DELETE_OUTPUTS, {"b_task_id": task.task_id})
+        conn.execute(_DELETE_OUTPUTS, {"b_task_id": task.id})
 
 
 def _write_outputs(conn: Connection, run_id: str, outputs: Sequence[OutputIn], now: str) -> None:
     """Insert the attempt's files."""
-    if not outputs:
-        return
-    rows = [
-        dict(
-            task_id=o.task_id, run_id=run_id, platform=o.platform, kind=o.kind, path=o.path,
-            sha256=o.sha256, bytes=o.bytes, probe_json=o.probe_json, spec_ok=o.spec_ok,
-            spec_problems=o.spec_problems, recorded_utc=now,
-        )  # fmt: skip
-        for o in outputs
-    ]
-    conn.execute(_INSERT_OUTPUTS, rows)
+    if outputs:
+        conn.execute(_INSERT_OUTPUTS, [dict(o.model_dump(), run_id=run_id, recorded_utc=now) for o in outputs])
 
 
 def _write_costs(conn: Connection, run_id: str, task_id: str, costs: Sequence[CostItem], now: str) -> None:
-    """Insert the attempt's money lines."""
-    if not costs:
-        return
-    rows = [
-        dict(
-            task_id=task_id, run_id=run_id, source=c.source, description=c.description, kind=c.kind,
-            quantity=c.quantity, unit=c.unit, unit_price=c.unit_price, amount=c.amount,
-            amount_max=c.amount_max, currency=c.currency, recorded_utc=now,
-        )  # fmt: skip
-        for c in costs
-    ]
-    conn.execute(_INSERT_COSTS, rows)
+    """Insert the attempt's money lines (a CostItem's fields are the money columns: schema_check keeps it so)."""
+    if costs:
+        rows = [dict(asdict(c), task_id=task_id, run_id=run_id, recorded_utc=now) for c in costs]
+        conn.execute(_INSERT_COSTS, rows)
 
 
 # ── Reading helpers ─────────────────────────────────────────────────────────────────────────────
@@ -267,14 +234,4 @@ def _run_record(conn: Connection, run_id: str) -> RunRecord:
     row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).mappings().first()
     if row is None:
         raise LedgerError(f"unknown run id {run_id!r}")
-    return _to_run_record(row)
-
-
-def _to_run_record(row) -> RunRecord:  # noqa: ANN001 (a SQLAlchemy RowMapping)
-    """A `runs` row as a RunRecord."""
-    return RunRecord(
-        run_id=row["id"], campaign=row["campaign"], command=row["command"], status=row["status"],
-        planned_tasks=row["planned_tasks"], finished=row["finished"], failed=row["failed"],
-        skipped=row["skipped"], started_utc=row["started_utc"], finished_utc=row["finished_utc"],
-        duration_ms=row["duration_ms"],
-    )  # fmt: skip
+    return RunRecord.model_validate(row)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, func, select
 
 from ltxflow.costs import CURRENCY
-from ltxflow.ledger.models import COSTS, OUTPUTS, TASKS
-from ltxflow.ledger.records import LedgerError, OutputRecord, SummaryBy, SummaryRow
+from ltxflow.ledger.models import COSTS, OUTPUTS, TASKS, OutputRecord
+from ltxflow.ledger.records import LedgerError, SummaryBy, SummaryRow
 
 _BY = ("campaign", "variant", "platform")
 
@@ -60,15 +60,7 @@ def output_records(conn: Connection, campaign: str | None) -> list[OutputRecord]
     )
     if campaign is not None:
         query = query.where(TASKS.c.campaign == campaign)
-    return [
-        OutputRecord(
-            output_id=r["id"], run_id=r["run_id"], task_id=r["task_id"], campaign=r["campaign"],
-            variant_id=r["variant_id"], seed=r["seed"], platform=r["platform"], kind=r["kind"],
-            path=r["path"], sha256=r["sha256"], bytes=r["bytes"], probe_json=r["probe_json"],
-            spec_ok=bool(r["spec_ok"]), spec_problems=r["spec_problems"], recorded_utc=r["recorded_utc"],
-        )  # fmt: skip
-        for r in conn.execute(query).mappings()
-    ]
+    return [OutputRecord.model_validate(row) for row in conn.execute(query).mappings()]
 
 
 def task_totals(conn: Connection, campaign: str | None) -> dict[str, TaskTotals]:

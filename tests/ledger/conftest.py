@@ -23,7 +23,7 @@ def make_task() -> Callable[..., TaskIn]:
 
     def make(campaign: str = "spring", variant_id: str = "v1", seed: int = 1, task_id: str | None = None) -> TaskIn:
         return TaskIn(
-            task_id=task_id or f"{campaign}-{variant_id}-{seed}",
+            id=task_id or f"{campaign}-{variant_id}-{seed}",
             campaign=campaign,
             variant_id=variant_id,
             seed=seed,

@@ -23,9 +23,11 @@ def _writer(path: str, name: str, start, failures) -> None:
     costs = [device_cost(usage, DEFAULT_RATES), *api_comparisons(usage, DEFAULT_RATES)]
     try:
         for i in range(TASKS_PER_PROCESS):
-            task = TaskIn(f"{name}-{i}", "spring", f"{name}-v{i}", i, "p", "", "{}", "fake", "tiny")
+            task = TaskIn(id=f"{name}-{i}", campaign="spring", variant_id=f"{name}-v{i}", seed=i, prompt="p",
+                          negative_prompt="", settings_json="{}", engine="fake", checkpoint="tiny")
             outputs = [
-                OutputIn(task.task_id, p, "video", f"{name}/{i}-{p}.mp4", "0" * 64, 1, "{}", True, "")
+                OutputIn(task_id=task.id, platform=p, kind="video", path=f"{name}/{i}-{p}.mp4", sha256="0" * 64, bytes=1,
+                         probe_json="{}", spec_ok=True, spec_problems="")
                 for p in PLATFORMS
             ]
             ledger.record_task(run, task, outputs, costs, usage)

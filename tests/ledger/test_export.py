@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 
 import pytest
 
@@ -67,7 +66,7 @@ def test_failed_export_leaves_the_old_file_and_no_temp_file(ledger, make_task, m
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(ledger, make_task, make_outputs, tmp_path):
     run = ledger.start_run("spring", "run", 1)
-    task = dataclasses.replace(make_task(variant_id="v1"), prompt='=HYPERLINK("http://evil.example","win")')
+    task = make_task(variant_id="v1").model_copy(update={"prompt": '=HYPERLINK("http://evil.example","win")'})
     ledger.record_task(run, task, make_outputs(task, ("reels",)), [], USAGE)
     path = ledger.export_csv(tmp_path / "spring.csv", campaign="spring")
     with path.open(newline="", encoding="utf-8") as f:

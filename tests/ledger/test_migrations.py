@@ -5,13 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import inspect
-
 from ltxflow.costs import Usage
 from ltxflow.ledger import Ledger, LedgerError
 from ltxflow.ledger import db
 from ltxflow.ledger.migrations import MIGRATIONS, applied_migrations, apply_migrations
-from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TASKS
+from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TABLES, TASKS
+from ltxflow.ledger.schema_check import schema_drift
 
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -85,12 +84,47 @@ def test_ledger_from_a_newer_ltxflow_is_refused(tmp_path):
 def test_models_match_the_migrated_schema(tmp_path):
     Ledger.open(tmp_path / "l.db").close()
     engine = db.connect(tmp_path / "l.db")
-    inspector = inspect(engine)
-    for table in (RUNS, TASKS, OUTPUTS, COSTS):
-        migrated = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
-        modelled = {c.name: c.nullable for c in table.columns}
-        assert migrated == modelled, table.name
-        assert inspector.get_pk_constraint(table.name)["constrained_columns"] == [c.name for c in table.primary_key]
+    with db.read_transaction(engine) as conn:
+        assert schema_drift(conn) == []
+    engine.dispose()
+    for table in (RUNS, TASKS, OUTPUTS, COSTS):  # the drift check looked at every table
+        assert table.name in {m.__table__.name for m in TABLES}
+
+
+@pytest.mark.parametrize(
+    ("ddl", "expected"),
+    [
+        ("ALTER TABLE outputs ADD COLUMN note TEXT", "outputs.note: column in the database, not in the model"),
+        ("ALTER TABLE tasks DROP COLUMN device", "tasks.device: column in the model, not in the database (add a migration)"),
+        ("DROP INDEX ix_costs_task_id", "costs.index ix_costs_task_id (task_id) only in the model"),
+        ("CREATE INDEX ix_extra ON runs (campaign)", "runs.index ix_extra (campaign) only in the database"),
+        ("CREATE TABLE reviews (id TEXT)", "table reviews: built by the migrations but has no model"),
+    ],
+)
+def test_drift_between_models_and_database_is_named(tmp_path, ddl, expected):
+    Ledger.open(tmp_path / "l.db").close()
+    with sqlite3.connect(tmp_path / "l.db") as conn:
+        conn.execute(ddl)
+    engine = db.connect(tmp_path / "l.db")
+    with db.read_transaction(engine) as conn:
+        assert schema_drift(conn) == [expected]
+    engine.dispose()
+
+
+def test_drift_in_type_and_null_is_named(tmp_path):
+    path = tmp_path / "l.db"
+    Ledger.open(path).close()
+    with sqlite3.connect(path) as conn:  # rebuild runs with duration_ms as TEXT NOT NULL
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("DROP TABLE runs")
+        conn.execute(sql.replace("duration_ms BIGINT", "duration_ms TEXT NOT NULL"))
+    engine = db.connect(path)
+    with db.read_transaction(engine) as conn:
+        assert schema_drift(conn) == [
+            "runs.duration_ms: model type BIGINT, database type TEXT",
+            "runs.duration_ms: model nullable=True, database nullable=False",
+        ]
     engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""docs/ledger-schema.md is generated from the migrations and must not drift from them."""
+"""docs/ledger-schema.md is generated from the migrations and the models and must not drift from them."""
 
 from __future__ import annotations
 

@@ -109,3 +109,17 @@ def test_campaign_name_must_be_safe(make_campaign, toml, name):
 def test_export_overrides_kept_per_platform(make_campaign, toml):
     folder = make_campaign(toml(extra="[export.t-tall]\nloudness = -16"))
     assert dict(load_campaign(folder).export["t-tall"]) == {"loudness": -16}
+
+
+def test_infinite_fps_is_a_one_line_error_not_a_crash(make_campaign, toml):
+    folder = make_campaign(toml(generation="fps = inf"))
+    with pytest.raises(CampaignError, match=r'generation.fps: expected frames per second like 24 or "30000/1001", got inf'):
+        load_campaign(folder)
+
+
+def test_unknown_key_lists_the_toml_names_of_its_table(make_campaign, toml):
+    folder = make_campaign(toml(generation="num_frames = 9"))
+    with pytest.raises(CampaignError) as err:
+        load_campaign(folder)
+    assert str(err.value).endswith("unknown key 'generation.num_frames' (allowed: engine, checkpoint, width, height, "
+                                   "frames, fps, steps, pipeline, device, dtype)")  # fmt: skip

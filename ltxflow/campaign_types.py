@@ -1,0 +1,221 @@
+"""The value types of campaign.toml keys (pydantic validators with ltxflow's wording) and the one-line error.
+
+Each type validates strictly (TOML has real types: a quoted "64" is not a number, `true` is not 1) and
+fails with the sentence the user reads after `<file>: <dotted key>: `. `error_line` turns a pydantic
+ValidationError into that line: unknown keys list the allowed ones, missing keys say so, the rest use the
+type's own sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, PlainValidator, ValidationError, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+from ltxflow.tasks import AUDIO_MODES, PIPELINES
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # campaign names and variant ids
+_BAD = "ltxflow_campaign"  # pydantic error type of every failure below
+
+
+def bad(what: str) -> PydanticCustomError:
+    """A failure of the key being validated: `what` is the sentence after `<key>: `."""
+    return PydanticCustomError(_BAD, "{what}", {"what": what})
+
+
+def bad_at(key: str, what: str) -> PydanticCustomError:
+    """A failure a table-level check finds in one of its keys (dotted, relative to the table)."""
+    return PydanticCustomError(_BAD, "{what}", {"what": what, "key": key})
+
+
+def positive(value: float, key: str) -> None:
+    """Refuse a number <= 0."""
+    if value <= 0:
+        raise bad_at(key, f"must be > 0, got {value}")
+
+
+# ── Validators ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise bad(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _optional_text(value: Any) -> str:
+    return "" if value == "" else _text(value)  # an explicitly empty description is the same as none
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if _text(value) not in options:
+            raise bad(f"{value!r} is not one of {', '.join(options)}")
+        return value
+
+    return check
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _unit(value: Any) -> float:
+    number = _number(value)
+    if not 0.0 <= number <= 1.0:
+        raise bad(f"must be in [0, 1], got {number}")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(f"expected an integer, got {value!r}")
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise bad(f"expected a list of names, got {value!r}")
+    if len(set(value)) != len(value):
+        raise bad(f"repeats a name: {value!r}")
+    return tuple(value)
+
+
+def _integers(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise bad(f"expected a list of integers, got {value!r}")
+    if len(set(value)) != len(value):
+        raise bad(f"repeats a value: {value!r}")
+    return tuple(value)
+
+
+def _fps(value: Any) -> Fraction:
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError
+        fps = Fraction(value).limit_denominator(1001) if isinstance(value, float) else Fraction(value)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise bad(f'expected frames per second like 24 or "30000/1001", got {value!r}') from None
+    if fps <= 0 or fps > 240:
+        raise bad(f"must be in (0, 240], got {value!r}")
+    return fps
+
+
+def _folder(info: ValidationInfo) -> Path:
+    """The folder of the campaign.toml being validated (paths resolve against it)."""
+    return info.context["path"].parent
+
+
+def _file(value: Any, info: ValidationInfo) -> Path:
+    """A path resolved against the campaign folder, which must name an existing file."""
+    resolved = (_folder(info) / _text(value)).absolute()
+    if not resolved.is_file():
+        raise bad(f"file not found: {resolved}")
+    return resolved
+
+
+def _checkpoint(value: Any, info: ValidationInfo) -> str:
+    """A built-in name as is; anything that looks like a path made absolute against the campaign folder."""
+    checkpoint = _text(value)
+    if "/" in checkpoint or "\\" in checkpoint or checkpoint.endswith(".safetensors"):
+        return str((_folder(info) / checkpoint).absolute())
+    return checkpoint
+
+
+def _campaign_name(value: Any) -> str:
+    name = _text(value)
+    if not ID_PATTERN.fullmatch(name) or ".." in name:
+        raise bad(f"{name!r} must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit")
+    return name
+
+
+def _export(value: Any) -> Mapping[str, Mapping[str, Any]]:
+    """[export.<preset>] tables, kept as given (the preset checks its own fields)."""
+    if not isinstance(value, dict):
+        raise bad(f"expected a table, got {value!r}")
+    for name, overrides in value.items():
+        if not isinstance(overrides, dict):
+            raise bad_at(name, f"expected a table, got {overrides!r}")
+    return MappingProxyType({name: MappingProxyType(dict(overrides)) for name, overrides in value.items()})
+
+
+Text = Annotated[str, PlainValidator(_text)]
+OptionalText = Annotated[str, PlainValidator(_optional_text)]
+Number = Annotated[float, PlainValidator(_number)]
+Unit = Annotated[float, PlainValidator(_unit)]
+Integer = Annotated[int, PlainValidator(_integer)]
+Names = Annotated[tuple[str, ...], PlainValidator(_names)]
+Integers = Annotated[tuple[int, ...], PlainValidator(_integers)]
+Fps = Annotated[Fraction, PlainValidator(_fps)]
+File = Annotated[Path, PlainValidator(_file)]
+OptionalFile = Annotated[Path | None, PlainValidator(_file)]
+Checkpoint = Annotated[str, PlainValidator(_checkpoint)]
+CampaignName = Annotated[str, PlainValidator(_campaign_name)]
+ExportTables = Annotated[Mapping[str, Mapping[str, Any]], PlainValidator(_export)]
+PIPELINE = Annotated[Literal["one-stage", "two-stage", "distilled"], PlainValidator(_choice(PIPELINES))]
+AUDIO_MODE = Annotated[Literal["text", "reference", "video-to-audio", "silent"], PlainValidator(_choice(AUDIO_MODES))]
+EXPAND_MODE = Annotated[Literal["rows", "cartesian"], PlainValidator(_choice(("rows", "cartesian")))]
+DTYPE = Annotated[Literal["auto", "float32", "bfloat16", "float16"],
+                  PlainValidator(_choice(("auto", "float32", "bfloat16", "float16")))]  # fmt: skip
+
+
+# ── The one-line error ──────────────────────────────────────────────────────────────────────────
+
+
+def error_line(exc: ValidationError, model: type[BaseModel]) -> str:
+    """`<dotted key>: <what is wrong>` for the first problem (an unknown top-level key comes first)."""
+    errors = exc.errors(include_url=False)
+    first = min(range(len(errors)), key=lambda i: (not _is_unknown_top_key(errors[i]), i))
+    error = errors[first]
+    loc = tuple(str(part) for part in error["loc"])
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_aliases(_table_at(model, loc[:-1])))
+        return f"unknown key {'.'.join(loc)!r} (allowed: {allowed})"
+    where = ".".join(loc + ((ctx["key"],) if "key" in ctx else ()))
+    if kind == _BAD:
+        return f"{where}: {ctx['what']}"
+    if kind == "missing":
+        return f"{where}: missing (required)"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{where}: expected a table, got {error['input']!r}"
+    return f"{where}: {error['msg']}"  # a pydantic check with no ltxflow wording (none is expected)
+
+
+def _is_unknown_top_key(error: Any) -> bool:
+    return error["type"] == "extra_forbidden" and len(error["loc"]) == 1
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    """The TOML names of a table's keys, in declaration order."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _table_at(model: type[BaseModel], loc: tuple[str, ...]) -> type[BaseModel]:
+    """The model of the (nested) table at `loc`."""
+    for part in loc:
+        field = next(f for name, f in model.model_fields.items() if (f.alias or name) == part)
+        model = table_model(field.annotation)
+    return model
+
+
+def table_model(annotation: Any) -> type[BaseModel]:
+    """The BaseModel inside an annotation such as `Table` or `Table | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is not None:
+        for arg in get_args(annotation):
+            try:
+                return table_model(arg)
+            except TypeError:
+                continue
+    raise TypeError(f"no table model in {annotation!r}")

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ltxflow.campaign import Campaign, load_campaign
+from ltxflow.conditioning_files import content_hash, task_input_problems
 from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
-from ltxflow.inputs import content_hash, task_input_problems
 from ltxflow.tasks import Conditioning, Task, fps_text
 from ltxflow.variants import Variant, load_variants
 

@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,20 +68,21 @@ def load_into(manager: pluggy.PluginManager, plugins_dir: Path | str | None, env
             continue
         try:
             module = entry.load()
-        except Exception as exc:
-            raise PluginError(f"plugin {entry.name!r} ({entry.value}): failed to load: {exc}") from None
+        except Exception as exc:  # any error of third-party code: reported in one line, traceback kept
+            raise _load_error(f"plugin {entry.name!r} ({entry.value}): failed to load: {exc}", exc, env) from exc
         if not manager.is_registered(module) and manager.get_plugin(entry.name) is None:
             manager.register(module, name=f"ltxflow.{entry.name}" if builtin else entry.name)
     folder = Path(plugins_dir or env.get(DIR_ENV) or "plugins")
     if folder.is_dir():
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_") and (allow is None or path.stem in allow):
-                load_local_plugin(path, manager)
+                load_local_plugin(path, manager, env)
 
 
-
-def load_local_plugin(path: Path, manager: pluggy.PluginManager | None = None) -> ModuleType:
-    """Import a plain module file and register it as plugin `local:<stem>`."""
+def load_local_plugin(
+    path: Path, manager: pluggy.PluginManager | None = None, env: Mapping[str, str] | None = None
+) -> ModuleType:
+    """Import a plain module file and register it as plugin `local:<stem>` (`env`: default os.environ)."""
     manager = pm if manager is None else manager
     name = f"local:{path.stem}"
     existing = manager.get_plugin(name)
@@ -93,9 +95,19 @@ def load_local_plugin(path: Path, manager: pluggy.PluginManager | None = None) -
     try:
         spec.loader.exec_module(module)
         manager.register(module, name=name)
-    except Exception as exc:
-        raise PluginError(f"{path}: local plugin failed to load: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # any error of the plugin's code: reported in one line, traceback kept
+        raise _load_error(f"{path}: local plugin failed to load: {type(exc).__name__}: {exc}", exc, env) from exc
     return module
+
+
+def _load_error(message: str, cause: BaseException, env: Mapping[str, str] | None) -> PluginError:
+    """The one-line error for a plugin that failed to load. The cause stays chained (``__cause__``) for callers
+    and debuggers; with $LTXFLOW_TRACE_PLUGINS set its traceback is also printed to stderr, as the CLI shows
+    only the line."""
+    if (os.environ if env is None else env).get(TRACE_ENV):
+        print(f"[ltxflow trace] {message}", file=sys.stderr)
+        traceback.print_exception(cause, file=sys.stderr)
+    return PluginError(message)
 
 
 def _allow_list(env: Mapping[str, str]) -> set[str] | None:
@@ -136,9 +148,9 @@ def _collect(
 ) -> dict[str, Registration]:
     """Call a register-callback hook once per plugin; refuse a name two plugins both claim."""
     manager = get_plugin_manager() if manager is None else manager
-    caller = getattr(manager.hook, hook_name)
+    impls = [impl for impl in getattr(manager.hook, hook_name).get_hookimpls() if not _is_wrapper(impl)]
     found: dict[str, Registration] = {}
-    for impl in caller.get_hookimpls():  # registration order (trylast first, tryfirst last)
+    for impl in impls:  # registration order (trylast first, tryfirst last)
         plugin = impl.plugin_name
 
         def register(*args: Any, _plugin: str = plugin) -> None:
@@ -148,8 +160,15 @@ def _collect(
                 raise PluginError(f"{kind} {name!r} registered twice: by {found[name].plugin} and by {_plugin}")
             found[name] = Registration(kind, name, _plugin, item)
 
-        impl.function(register=register)
+        # One plugin at a time, through pluggy (so tracing and wrappers apply), to know who registered what.
+        others = [other.plugin for other in impls if other is not impl]
+        manager.subset_hook_caller(hook_name, remove_plugins=others)(register=register)
     return found
+
+
+def _is_wrapper(impl: pluggy.HookImpl) -> bool:
+    """A wrapper (new or old style) around a hook, which stays in every per-plugin call."""
+    return bool(impl.wrapper or impl.hookwrapper)
 
 
 def engines(manager: pluggy.PluginManager | None = None) -> dict[str, Registration]:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from ltxflow.campaign import Campaign
+from ltxflow.conditioning_files import check_task_inputs
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
 from ltxflow.errors import BudgetError, CampaignError
-from ltxflow.inputs import check_task_inputs
 from ltxflow.ledger.store import Ledger
 from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager

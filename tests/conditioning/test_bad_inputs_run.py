@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from ltxflow import plugins
 from ltxflow.cli import cli
 from ltxflow.hookspecs import hookimpl
-from ltxflow.inputs import MISSING
+from ltxflow.conditioning_files import MISSING
 from ltxflow.ledger.store import Ledger
 from ltxflow.plan import plan_campaign
 from ltxflow.runner import run_campaign

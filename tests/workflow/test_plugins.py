@@ -115,6 +115,40 @@ def test_broken_local_plugin_and_duplicate_names(tmp_path):
         plugins.template_filters(manager)
 
 
+def test_broken_plugin_keeps_its_traceback_chained_and_prints_it_under_trace(tmp_path, capsys):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "bad.py").write_text("def helper():\n    raise KeyError('no such brand')\n\nhelper()\n")
+    with pytest.raises(PluginError) as quiet:
+        plugins.load_into(plugins.new_plugin_manager(), folder, {})
+    assert isinstance(quiet.value.__cause__, KeyError) and "\n" not in str(quiet.value)
+    assert capsys.readouterr().err == ""  # one line for the CLI, nothing else unless traced
+    with pytest.raises(PluginError):
+        plugins.load_into(plugins.new_plugin_manager(), folder, {plugins.TRACE_ENV: "1"})
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in helper" in err and "KeyError: 'no such brand'" in err
+
+
+def test_registry_hooks_run_through_pluggy_so_tracing_and_wrappers_see_them(tmp_path, capsys):
+    seen = []
+
+    class Watcher:
+        @hookimpl(wrapper=True)
+        def register_template_filters(self, register):
+            seen.append("before")
+            result = yield
+            seen.append("after")
+            return result
+
+    manager = plugins.new_plugin_manager()
+    plugins.load_into(manager, tmp_path, {plugins.TRACE_ENV: "1"})
+    manager.register(Watcher(), name="watcher")
+    filters = plugins.template_filters(manager)
+    assert filters["sentence"].plugin == "ltxflow.filters"  # still attributed to the plugin that registered it
+    assert seen and seen == ["before", "after"] * (len(seen) // 2)  # the wrapper wrapped every per-plugin call
+    assert "[ltxflow trace] register_template_filters(register=" in capsys.readouterr().err
+
+
 def test_plugins_command_lists_what_each_registered(fake_engine, fake_presets):
     result = CliRunner().invoke(cli, ["plugins"], catch_exceptions=False)
     assert result.exit_code == 0

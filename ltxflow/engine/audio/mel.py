@@ -76,7 +76,7 @@ def log_mel_spectrogram(waveform: torch.Tensor, spec: MelSpec = MelSpec()) -> to
     b, c, s = waveform.shape
     if s <= spec.n_fft // 2:
         raise AudioError(f"waveform has {s} samples; the reflect-padded STFT needs more than {spec.n_fft // 2}")
-    x = waveform.reshape(b * c, s).float()  # (BC, S)
+    x = waveform.reshape(b * c, s).to(torch.promote_types(waveform.dtype, torch.float32))  # (BC, S) >= float32
     window = torch.hann_window(spec.n_fft, periodic=True, dtype=x.dtype, device=x.device)  # (N,)
     stft = torch.stft(
         x, spec.n_fft, spec.hop_length, spec.n_fft, window, center=True, pad_mode="reflect", return_complex=True

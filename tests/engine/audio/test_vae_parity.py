@@ -1,4 +1,4 @@
-"""Audio VAE encoder/decoder parity with ltx-core 1.0.0 on tiny random configs (fp32, rel err <= 1e-5)."""
+"""Audio VAE encoder/decoder parity with ltx-core 1.0.0 on tiny random configs (float64, rel err <= FP64_TOL)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from ltxflow.engine.audio import (
     build_audio_encoder,
 )
 
-from ._helpers import max_rel_error, randomize
+from ._helpers import FP64_TOL, max_rel_error, randomize, to_float64
 
-TOL = 1e-5
 CONFIGS = {
     "tiny": AudioVAEConfig.tiny(),
     "mid_attention": AudioVAEConfig.tiny(mid_block_add_attention=True),
@@ -35,34 +34,34 @@ def _pair(cfg: AudioVAEConfig, part: str, seed: int) -> tuple[torch.nn.Module, t
         ref, ours = AudioDecoderConfigurator.from_config(config), build_audio_decoder(config)
     randomize(ref, seed)
     ours.load_state_dict(ref.state_dict(), strict=True)
-    return ours.eval(), ref.eval()
+    return to_float64(ours).eval(), to_float64(ref).eval()
 
 
 @pytest.mark.parametrize(("name", "mel_frames"), [("tiny", 1), *((name, 23) for name in CONFIGS)])
 def test_encoder_matches_reference(name: str, mel_frames: int) -> None:
     cfg = CONFIGS[name]
     ours, ref = _pair(cfg, "encoder", seed=1)
-    mel = torch.randn(2, 2, mel_frames, 64, generator=torch.Generator().manual_seed(2))
+    mel = torch.randn(2, 2, mel_frames, 64, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     with torch.no_grad():
         got, want = ours(mel), ref(mel)
-    assert got.shape == (2, cfg.z_channels, cfg.latent_frames(mel_frames), 16)
-    assert max_rel_error(got, want) <= TOL
+    assert got.shape == (2, cfg.z_channels, cfg.latent_frames(mel_frames), 16) and got.dtype == want.dtype
+    assert max_rel_error(got, want) <= FP64_TOL
 
 
 @pytest.mark.parametrize(("name", "latent_frames"), [("tiny", 1), *((name, 6) for name in CONFIGS)])
 def test_decoder_matches_reference(name: str, latent_frames: int) -> None:
     cfg = CONFIGS[name]
     ours, ref = _pair(cfg, "decoder", seed=3)
-    z = torch.randn(2, cfg.z_channels, latent_frames, 16, generator=torch.Generator().manual_seed(4))
+    z = torch.randn(2, cfg.z_channels, latent_frames, 16, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     with torch.no_grad():
         got, want = ours(z), ref(z)
-    assert got.shape == (2, 2, cfg.mel_frames(latent_frames), 64)
-    assert max_rel_error(got, want) <= TOL
+    assert got.shape == (2, 2, cfg.mel_frames(latent_frames), 64) and got.dtype == want.dtype
+    assert max_rel_error(got, want) <= FP64_TOL
 
 
 def test_encoder_is_causal_in_time() -> None:
     ours, _ = _pair(AudioVAEConfig.tiny(), "encoder", seed=5)
-    mel = torch.randn(1, 2, 21, 64, generator=torch.Generator().manual_seed(6))
+    mel = torch.randn(1, 2, 21, 64, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     changed = mel.clone()
     changed[:, :, 13:] += 1.0  # edits from mel frame 13 on reach latent 13 // 4 = 3 at the earliest
     with torch.no_grad():

@@ -18,7 +18,10 @@ from ltxflow.engine.transformer import LTXTransformer, ModalityInput, Transforme
 
 from ._helpers import official, save
 
-TOLERANCE = 1e-5  # fp32 max relative error, per the project's parity rule
+# Float64 on both sides (the fp32 file is loaded with dtype=float64, the reference cast by .double()): the same
+# float64 ops, so a few eps64 = 1.1e-16 roundings x accumulation lengths (<= 128) x depth (2 blocks of ~30 ops)
+# ~ 1e-12 at most (measured 0.0); 1e-10 leaves margin and is far below any real bug (>= 1e-3).
+TOLERANCE = 1e-10
 
 
 def rel_err(ours: torch.Tensor, ref: torch.Tensor) -> float:
@@ -35,24 +38,26 @@ def test_checkpoint_to_our_transformer_matches_reference(tmp_path: Path, style: 
     gen = torch.Generator().manual_seed(7)
     sd = {k: torch.randn(v.shape, generator=gen) * 0.3 for k, v in sorted(reference.state_dict().items())}
     reference.load_state_dict(sd, strict=True, assign=True)
+    reference = reference.double()
     path = save(tmp_path / f"tiny_{style}.safetensors", official(sd), config=config,
                 version="2.0.0" if style == "19b" else "2.3.0")
 
-    model = load_component(path, "transformer")  # default builder from the registry
+    model = load_component(path, "transformer", dtype=torch.float64)  # default builder from the registry
     assert isinstance(model, LTXTransformer) and model.config == ours_config
+    assert next(model.parameters()).dtype == torch.float64
 
     frames, height, width, audio_len, text_len = 2, 2, 3, 5, 4
     video_tools = VideoLatentTools(VideoLatentPatchifier(1), VideoLatentShape(1, 128, frames, height, width), 24.0)
     audio_tools = AudioLatentTools(AudioPatchifier(1), AudioLatentShape(1, 8, audio_len, 16))
-    v_pos = video_tools.create_initial_state("cpu", torch.float32).positions
-    a_pos = audio_tools.create_initial_state("cpu", torch.float32).positions
+    v_pos = video_tools.create_initial_state("cpu", torch.float64).positions
+    a_pos = audio_tools.create_initial_state("cpu", torch.float64).positions
     v_ctx_width = ours_config.video_dim if ours_config.caption_proj_before_connector else ours_config.caption_channels
     a_ctx_width = ours_config.audio_dim if ours_config.caption_proj_before_connector else ours_config.caption_channels
-    v_lat = torch.randn(1, frames * height * width, 128, generator=gen)  # (B, T_v, C)
-    a_lat = torch.randn(1, audio_len, 128, generator=gen)  # (B, T_a, C)
-    v_ctx = torch.randn(1, text_len, v_ctx_width, generator=gen)  # (B, L, C_ctx)
-    a_ctx = torch.randn(1, text_len, a_ctx_width, generator=gen)
-    sigma_v, sigma_a = torch.tensor([0.6]), torch.tensor([0.4])
+    v_lat = torch.randn(1, frames * height * width, 128, generator=gen).double()  # (B, T_v, C)
+    a_lat = torch.randn(1, audio_len, 128, generator=gen).double()  # (B, T_a, C)
+    v_ctx = torch.randn(1, text_len, v_ctx_width, generator=gen).double()  # (B, L, C_ctx)
+    a_ctx = torch.randn(1, text_len, a_ctx_width, generator=gen).double()
+    sigma_v, sigma_a = torch.tensor([0.6], dtype=torch.float64), torch.tensor([0.4], dtype=torch.float64)
     ts_v, ts_a = sigma_v.expand(1, frames * height * width), sigma_a.expand(1, audio_len)
 
     with torch.no_grad():
@@ -65,6 +70,6 @@ def test_checkpoint_to_our_transformer_matches_reference(tmp_path: Path, style: 
             ModalityInput(v_lat, sigma_v, ts_v, v_pos, v_ctx), ModalityInput(a_lat, sigma_a, ts_a, a_pos, a_ctx)
         )
     assert out_v.shape == ref_v.shape == (1, frames * height * width, 128)
-    assert out_a.shape == ref_a.shape == (1, audio_len, 128)
+    assert out_a.shape == ref_a.shape == (1, audio_len, 128) and out_v.dtype == ref_v.dtype == torch.float64
     assert rel_err(out_v, ref_v) <= TOLERANCE
     assert rel_err(out_a, ref_a) <= TOLERANCE

@@ -1,4 +1,10 @@
-"""Helpers shared by the transformer parity tests: the reference model, shared weights and inputs built by ltx-core."""
+"""Helpers shared by the transformer parity tests: the reference model, shared weights and inputs built by ltx-core.
+
+Parity runs in float64 by default (`build_pair(..., dtype=torch.float64)`, `make_case(..., dtype=torch.float64)`):
+both models then follow the input dtype everywhere except three float32 islands that ltx-core hard-codes and we
+mirror (sinusoidal sigma features, the RoPE frequency ladder, x0 = x - sigma * v), which both sides compute with
+the same float32 ops on the same values, so the islands add no difference of their own.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,15 @@ def rel_err(ours: torch.Tensor, ref: torch.Tensor) -> float:
     return ((ours - ref).abs().max() / ref.abs().max()).item()
 
 
-def build_pair(config: TransformerConfig, seed: int, dtype: torch.dtype = torch.float32, std: float = 0.3):
+# float64 parity bound, max|a - b| / max|b|. Both sides run the same float64 ops, so each output is off by a few
+# roundings of eps64 = 1.1e-16 per op, times accumulation lengths (<= 128 channels here) and depth (2 blocks of
+# ~30 ops, x0 and AdaLN on top): at most ~1e-16 * 128 * 60 ~ 1e-12. Observed: 0.0 ours vs ltx-core, ~2e-15 for
+# ours vs ours with a different GEMM shape. 1e-10 keeps two orders of margin and is 1e7 below any real bug
+# (a wrong sign, scale or mask moves the output by >= 1e-3).
+FP64_TOL = 1e-10
+
+
+def build_pair(config: TransformerConfig, seed: int, dtype: torch.dtype = torch.float64, std: float = 0.3):
     """(reference LTXModel, our LTXTransformer) sharing one seeded random state dict."""
     meta = config.to_metadata()
     meta["attention_type"] = "pytorch"
@@ -55,7 +69,7 @@ def positions(batch: int, frames: int, height: int, width: int, audio_len: int, 
 
 
 def make_case(config: TransformerConfig, *, seed: int, batch: int = 1, frames: int = 3, height: int = 2,
-              width: int = 3, audio_len: int = 5, text_len: int = 7, dtype: torch.dtype = torch.float32,
+              width: int = 3, audio_len: int = 5, text_len: int = 7, dtype: torch.dtype = torch.float64,
               with_audio: bool = True, first_frame_clean: bool = False, sigmas: tuple[float, ...] | None = None,
               audio_sigmas: tuple[float, ...] | None = None) -> Case:
     """Random latents and contexts, pipeline-style positions and per-token timesteps for both models."""
@@ -64,9 +78,10 @@ def make_case(config: TransformerConfig, *, seed: int, batch: int = 1, frames: i
     t_v, t_a = frames * height * width, audio_len
     v_ctx_w = config.video_dim if config.caption_proj_before_connector else config.caption_channels
     a_ctx_w = config.audio_dim if config.caption_proj_before_connector else config.caption_channels
-    sig_v = torch.tensor(sigmas or [0.7 - 0.2 * i for i in range(batch)], dtype=torch.float32)
-    sig_a = torch.tensor(audio_sigmas or [0.4 + 0.1 * i for i in range(batch)], dtype=torch.float32)
-    mask_v = torch.ones(batch, t_v)
+    sig_dtype = torch.float64 if dtype == torch.float64 else torch.float32  # pipelines keep sigmas in float32
+    sig_v = torch.tensor(sigmas or [0.7 - 0.2 * i for i in range(batch)], dtype=sig_dtype)
+    sig_a = torch.tensor(audio_sigmas or [0.4 + 0.1 * i for i in range(batch)], dtype=sig_dtype)
+    mask_v = torch.ones(batch, t_v, dtype=sig_dtype)
     if first_frame_clean:
         mask_v[:, : height * width] = 0.0
     rnd = lambda *s: torch.randn(*s, generator=gen).to(dtype)  # noqa: E731

@@ -35,7 +35,7 @@ def make_positions(tref, kind: str, dtype: torch.dtype) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("layout", ["split", "interleaved"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16], ids=["fp64", "fp32", "bf16"])
 @pytest.mark.parametrize("name,width,heads,max_pos,kind", SHAPES, ids=[s[0] for s in SHAPES])
 @pytest.mark.parametrize("float64", [True, False], ids=["ladder64", "ladder32"])
 def test_rope_tables_and_rotation_match(tref, layout, dtype, name, width, heads, max_pos, kind, float64):
@@ -49,7 +49,12 @@ def test_rope_tables_and_rotation_match(tref, layout, dtype, name, width, heads,
     assert torch.equal(rope.cos, ref_cos) and torch.equal(rope.sin, ref_sin)
     x = torch.randn(2, pos.shape[2], width, generator=torch.Generator().manual_seed(0)).to(dtype)
     got, expected = apply_rope(x, rope), apply_rotary_emb(x, (ref_cos, ref_sin), LTXRopeType(layout))
-    assert tref.rel_err(got, expected) <= (1e-6 if dtype == torch.float32 else 4e-3)  # measured: 0.0 both
+    # Each output is a rotated pair element a*cos -/+ b*sin (same tables, asserted equal above), rounded at most 3
+    # times per side (two products, one sum; u = eps/2 of the dtype): |error| <= 2u (|a cos| + |b sin|) per side
+    # <= 2u * sqrt(2) * max|x| since |cos| + |sin| <= sqrt(2); two orderings differ by at most twice that.
+    # (fp64: 6e-16 * max|x|; fp32: 3.4e-7 * max|x|; bf16, whose kernels compute in fp32 and round once: 1.1e-2.)
+    u = torch.finfo(dtype).eps / 2
+    assert (got.double() - expected.double()).abs().max() <= 4 * 2**0.5 * u * x.double().abs().max()  # measured 0
 
 
 def test_bf16_positions_shift_the_phase():
@@ -76,7 +81,7 @@ def test_sinusoidal_embedding_matches():
     assert torch.equal(got[0, :128], torch.ones(128))  # cos first
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16], ids=["fp64", "bf16"])
 @pytest.mark.parametrize("rows", [1, 2, 6, 9])
 def test_adaln_single_matches(tref, dtype, rows):
     ref = AdaLayerNormSingle(24, embedding_coefficient=rows)
@@ -89,5 +94,10 @@ def test_adaln_single_matches(tref, dtype, rows):
     t = torch.tensor([0.0, 250.0, 900.0, 1000.0])
     with torch.no_grad():
         (p_ref, e_ref), (p, e) = ref(t, hidden_dtype=dtype), ours(t, dtype)
-    assert p.shape == (4, rows * 24) and e.shape == (4, 24)
-    assert tref.rel_err(p, p_ref) <= 1e-6 and tref.rel_err(e, e_ref) <= 1e-6  # measured: 0.0
+    assert p.shape == (4, rows * 24) and e.shape == (4, 24) and p.dtype == dtype
+    # fp64: 3 GEMMs (K <= 256) at eps64 = 1.1e-16 give <= ~1e-13; FP64_TOL (1e-10) covers it (measured 0.0).
+    # bf16: both sides run the same nn.Linear / SiLU kernels on the same shapes, so identical bits on any CPU
+    # (measured 0.0); the bound, half of bf16's u = 2^-9 relative to the largest value, lets one differing
+    # rounding through in an element below max/2 and fails a moved cast (every element off by ~u).
+    tol = tref.FP64_TOL if dtype == torch.float64 else 2.0**-10
+    assert tref.rel_err(p, p_ref) <= tol and tref.rel_err(e, e_ref) <= tol

@@ -14,9 +14,8 @@ from safetensors.torch import save_file
 from ltxflow.engine.upsampler import UpsamplerConfig, build_upsampler, load_upsampler, upsample_latents
 from ltxflow.engine.video_vae import VideoVAEConfig, VideoVAEError, build_encoder
 
-from ._helpers import max_rel_error, randomize
+from ._helpers import FP64_TOL, max_rel_error, randomize
 
-TOL = 1e-5
 TINY = dataclasses.asdict(UpsamplerConfig.tiny())
 VARIANTS = {
     "spatial_x2": {},
@@ -45,17 +44,17 @@ def _pair(config: dict, seed: int):
     randomize(ours, seed)
     ours.load_state_dict({**ours.state_dict(), **kernel})
     ref.load_state_dict(ours.state_dict(), strict=True)
-    return ours.eval(), ref.eval()
+    return ours.double().eval(), ref.double().eval()
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_upsampler_matches_reference(name: str) -> None:
     ours, ref = _pair({**TINY, **VARIANTS[name]}, seed=0)
-    latent = torch.randn(1, 8, 3, 4, 6, generator=torch.Generator().manual_seed(1))
+    latent = torch.randn(1, 8, 3, 4, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     with torch.no_grad():
         out, expected = ours(latent), ref(latent)
-    assert out.shape == OUT_SHAPES[name]
-    assert max_rel_error(out, expected) <= TOL
+    assert out.shape == OUT_SHAPES[name] and out.dtype == expected.dtype == torch.float64
+    assert max_rel_error(out, expected) <= FP64_TOL
 
 
 def test_upsample_latents_un_normalises_and_re_normalises_with_the_encoder_stats() -> None:
@@ -65,23 +64,24 @@ def test_upsample_latents_un_normalises_and_re_normalises_with_the_encoder_stats
     randomize(encoder, 3)
     ref_encoder = VideoEncoderConfigurator.from_config(vae)
     ref_encoder.load_state_dict(encoder.state_dict(), strict=True)
-    latent = torch.randn(1, 8, 2, 3, 3, generator=torch.Generator().manual_seed(4))
+    encoder, ref_encoder = encoder.double(), ref_encoder.double()
+    latent = torch.randn(1, 8, 2, 3, 3, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     out = upsample_latents(latent, ours, encoder.per_channel_statistics)
     with torch.no_grad():
         expected = upsample_video(latent, ref_encoder, ref)
         plain = ours(latent)
-    assert max_rel_error(out, expected) <= TOL
-    assert not torch.allclose(out, plain, atol=1e-3)  # the statistics really were applied
+    assert max_rel_error(out, expected) <= FP64_TOL
+    assert not torch.allclose(out, plain, atol=1e-3)  # the statistics really were applied (they move it by O(1))
 
 
 def test_load_upsampler_from_its_own_file(tmp_path) -> None:
     ours, _ = _pair(TINY, seed=5)
     path = tmp_path / "upsampler.safetensors"
     save_file(ours.state_dict(), str(path), metadata={"config": json.dumps({**TINY, "_class_name": "LatentUpsampler"})})
-    loaded = load_upsampler(path)
-    latent = torch.randn(1, 8, 2, 2, 2)
+    loaded = load_upsampler(path, dtype=torch.float64)
+    latent = torch.randn(1, 8, 2, 2, 2, dtype=torch.float64)
     with torch.no_grad():
-        assert torch.equal(loaded(latent), ours(latent))
+        assert torch.equal(loaded(latent), ours(latent))  # the same weights through the same ops: the same bits
 
 
 def test_load_upsampler_names_missing_and_unexpected_keys(tmp_path) -> None:

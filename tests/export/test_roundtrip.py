@@ -25,6 +25,8 @@ def assert_delivery_file(path: Path, width: int, height: int, fps: Fraction, sec
         assert (v.codec_context.name, v.codec_context.profile, v.codec_context.pix_fmt) == ("h264", "High", "yuv420p")
         assert v.average_rate == fps
         assert v.frames == round(seconds * fps)
+        # whole frames in a time base that divides the frame duration (1/12288 s at 24 fps): an exact tick count,
+        # so only the float conversion of the fraction remains (~1e-16 s); 1e-6 s is 1/80 of a tick
         assert abs(float(v.duration * v.time_base) - seconds) < 1e-6
         assert int(v.codec_context.color_primaries) == int(v.codec_context.colorspace) == 1  # BT.709
         if audio:

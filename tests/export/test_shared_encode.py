@@ -62,6 +62,8 @@ def test_a_different_cut_or_encode_field_gets_its_own_encode(tmp_path, small, en
     files = deliver_many(make_clip(seconds=2.0, dbfs=-20.0), presets, tmp_path, lambda name: name)
     assert sorted(encodes) == ["feed.mp4", "reels.mp4", "shorts.mp4", "tiktok.mp4"]
     shorts = next(d for d in files["shorts"] if d.kind == "video")
+    # the probe reports the container's duration: video exactly 1.0 s, AAC audio rounded up to whole 1024-sample
+    # frames (21.3 ms at 48 kHz) plus its 1024-sample priming: <= 2 frames = 42.7 ms over
     assert shorts.spec_ok and shorts.probe["duration_s"] == pytest.approx(1.0, abs=0.05)
     assert any(w.startswith("trimmed 2.0 s → 1.0 s") for w in shorts.warnings)
     assert (tmp_path / "snap.mp4").read_bytes() == (tmp_path / "reels.mp4").read_bytes()

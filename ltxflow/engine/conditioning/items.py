@@ -121,9 +121,9 @@ class Keyframe:
         tokens = patchify_video(self.latent).to(state.latent.dtype)  # (B, K, C)
         positions = keyframe_positions(VideoLatentShape(b, c, f, h, w), self.frame, target.fps)  # (B, 3, K, 2) fp32
         positions = positions.to(state.positions.device)
-        # the mask value is rounded through the latent's dtype (as the reference does), then kept in fp32
+        # the mask value is rounded through the latent's dtype (as the reference does), then kept in fp32 or wider
         mask = torch.full((b, tokens.shape[1], 1), 1.0 - self.strength, dtype=self.latent.dtype, device=tokens.device)
-        mask = mask.float()  # (B, K, 1)
+        mask = mask.to(torch.promote_types(mask.dtype, torch.float32))  # (B, K, 1)
         return LatentState(
             latent=torch.cat([state.latent, tokens], dim=1),  # (B, N+K, C)
             clean=torch.cat([state.clean, tokens], dim=1),  # (B, N+K, C)

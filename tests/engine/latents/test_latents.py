@@ -101,7 +101,7 @@ def test_video_positions_known_values() -> None:
     pos = video_positions(VideoLatentShape(1, 128, 3, 2, 2), 24)
     # frame 0 covers pixel frame 0 only, frame 1 covers pixel frames 1..8, frame 2 covers 9..16 (causal VAE)
     expected_t = torch.tensor([[0.0, 1.0], [1.0, 9.0], [9.0, 17.0]]) / 24
-    torch.testing.assert_close(pos[0, 0, ::4], expected_t)
+    torch.testing.assert_close(pos[0, 0, ::4], expected_t, rtol=2.0**-23, atol=0)  # float32 quotients, each side
     assert pos[0, 1, :4].tolist() == [[0, 32], [0, 32], [32, 64], [32, 64]]
     assert pos[0, 2, :4].tolist() == [[0, 32], [32, 64], [0, 32], [32, 64]]
     with pytest.raises(ValueError, match="fps must be > 0"):
@@ -114,4 +114,5 @@ def test_audio_positions_match_reference() -> None:
     ours = audio_positions(shape)
     assert ours.dtype == torch.float32
     assert torch.equal(ours, ref_state.positions)
-    torch.testing.assert_close(ours[0, 0, :2], torch.tensor([[0.0, 0.01], [0.01, 0.05]]))
+    # float32 seconds (mel frame * hop / rate) against float32 roundings of the exact values: <= half an ulp each
+    torch.testing.assert_close(ours[0, 0, :2], torch.tensor([[0.0, 0.01], [0.01, 0.05]]), rtol=2.0**-23, atol=0)

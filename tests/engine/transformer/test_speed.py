@@ -64,7 +64,7 @@ def test_quantize_rows_scales_each_row_to_the_fp8_range():
     x = torch.randn(7, 64) * torch.logspace(-3, 3, 7).unsqueeze(1)  # rows of very different magnitude
     values, scale = quantize_rows(x)
     assert values.dtype == torch.float8_e4m3fn and scale.shape == (7, 1)
-    assert torch.allclose(values.float().abs().amax(dim=1), torch.full((7,), FP8_MAX))
+    assert torch.equal(values.float().abs().amax(dim=1), torch.full((7,), FP8_MAX))  # each row's max maps to 448
     back = values.float() * scale
     assert ((back - x).abs() <= x.abs() * 2**-4 + scale * 2**-9).all()  # e4m3 rounding, subnormals near zero
 

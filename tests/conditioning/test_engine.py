@@ -82,7 +82,8 @@ def test_end_image_keyframe_shapes_the_clip_and_is_dropped_before_decoding(engin
     assert torch.equal(video.latent[:1, grid:], tokens.to(video.latent.dtype))
     assert torch.all(video.timesteps[:, grid:] == 0) and torch.all(video.timesteps[:, :grid] > 0)
     start = video.positions[:, 0, grid:, 0]  # (B, H'W') seconds: the keyframe's time, as the reference places it
-    assert torch.allclose(start, torch.full_like(start, (FRAMES - 1) / 24), rtol=0, atol=1e-6)  # fp32 seconds
+    # float32 seconds frame / 24 on both sides, each within half a float32 ulp of the exact quotient
+    assert torch.allclose(start, torch.full_like(start, (FRAMES - 1) / 24), rtol=2.0**-23, atol=0)
     assert torch.equal(video.positions[:, 1:, grid:], video.positions[:, 1:, grid - per_frame : grid])  # same pixels
 
 

@@ -51,7 +51,7 @@ def test_first_frame_stays_close_to_the_image_round_trip(engine):
     clip = engine.generate(replace(task(image=image), num_frames=1))
     plain = engine.generate(replace(task(), num_frames=1))
     still = read_image(image, SIZE, SIZE)  # (H, W, 3) in [-1, 1], as the engine reads it
-    latent = encode_frames(engine._video_encoder, still[None])  # (1, C, 1, H', W')
+    latent = encode_frames(engine.models.video_encoder, still[None])  # (1, C, 1, H', W')
     round_trip = decode_to_frames(engine.models.video_decoder, latent)[0].numpy().astype(float)  # (H, W, 3)
     assert np.abs(clip.frames[0].astype(float) - round_trip).mean() <= 1.0
     assert np.abs(plain.frames[0].astype(float) - round_trip).mean() > 20.0

@@ -76,7 +76,7 @@ def test_end_image_keyframe_shapes_the_clip_and_is_dropped_before_decoding(engin
     assert np.abs(ended.frames.astype(float) - plain.frames.astype(float)).mean() > 1.0  # but they steered it
     video = seen[0][0]  # ModalityInput of the first forward
     end = read_image(ASSETS / "product_sage.png", SIZE, SIZE)  # (H, W, 3), as the engine reads it
-    tokens = patchify_video(encode_frames(engine._video_encoder, end[None]))  # (1, H'W', C)
+    tokens = patchify_video(encode_frames(engine.models.video_encoder, end[None]))  # (1, H'W', C)
     grid = video.latent.shape[1] - tokens.shape[1]  # the clip's own tokens come first, frame-major
     per_frame = tokens.shape[1]
     assert torch.equal(video.latent[:1, grid:], tokens.to(video.latent.dtype))

@@ -28,7 +28,7 @@ import torch
 from ltxflow.engine.accel import Fp8Linear, SpeedOptions, accelerate
 from ltxflow.engine.accel.attention import FastAttention
 from ltxflow.engine.accel.blocks import FastBlock
-from ltxflow.engine.accel.fp8 import scaled_mm_takes_bias
+from ltxflow.engine.accel.fp8 import quantize_rows, scaled_mm_takes_bias
 from ltxflow.engine.accel.offload import block_tensors
 from ltxflow.engine.latents import AudioLatentShape, VideoLatentShape, audio_positions, video_positions
 from ltxflow.engine.transformer import LTXTransformer, ModalityInput, Perturbation, TransformerConfig, init_random_
@@ -122,12 +122,21 @@ def test_cudnn_attention_runs_and_matches_the_plain_path(plain_out):
 def test_fp8_gemm_on_the_gpu_equals_its_cpu_emulation():
     """The FP8 tensor-core GEMM (torch._scaled_mm, fused bias) computes what the CPU's emulation computes from the
     same quantised operands: both accumulate in fp32 and round the output to bf16 once (the unfused bias adds a
-    second rounding), so max|gpu - cpu| <= 2u max|cpu|."""
+    second rounding), so max|gpu - cpu| <= 2u max|cpu|.
+
+    The operands must be the same: the weight is quantised once, on the CPU, and the layer moved; the activations
+    are e4m3 values times 2^-7 (exact in bf16, each row's amax 448 * 2^-7), so both devices quantise them exactly,
+    to the same values, with the same power-of-two scale. (Quantising separately is not the same: where x / scale
+    falls half-way between two e4m3 values the devices may round apart, a whole e4m3 step, ~1% of the output.)"""
     torch.manual_seed(0)
     linear = torch.nn.Linear(256, 512).to(torch.bfloat16)
-    x = torch.randn(288, 256).to(torch.bfloat16)
-    emulated = Fp8Linear.from_linear(linear)(x).double()
-    gpu_layer = Fp8Linear.from_linear(linear.cuda(), fused_bias=scaled_mm_takes_bias(torch.device("cuda")))
+    values, _ = quantize_rows(torch.randn(288, 256))  # (288, 256) e4m3, each row reaching +-448
+    x = (values.float() * 2.0**-7).to(torch.bfloat16)  # exact: <= 4 significant bits times a power of two
+    assert torch.equal(quantize_rows(x)[0].float(), values.float())  # re-quantised to the very same operands
+    cpu_layer = Fp8Linear.from_linear(linear)
+    emulated = cpu_layer(x).double()
+    gpu_layer = Fp8Linear(cpu_layer.weight_fp8.cuda(), cpu_layer.weight_scale.cuda(), cpu_layer.bias.cuda(),
+                          fused_bias=scaled_mm_takes_bias(torch.device("cuda")))
     with torch.inference_mode():
         on_gpu = gpu_layer(x.cuda()).double().cpu()
     assert ((on_gpu - emulated).abs().max() / emulated.abs().max()).item() <= 2 * U_BF16

@@ -126,8 +126,9 @@ def test_fp8_gemm_on_the_gpu_equals_its_cpu_emulation():
 
     The operands must be the same: the weight is quantised once, on the CPU, and the layer moved; the activations
     are e4m3 values times 2^-7 (exact in bf16, each row's amax 448 * 2^-7), so both devices quantise them exactly,
-    to the same values, with the same power-of-two scale. (Quantising separately is not the same: where x / scale
-    falls half-way between two e4m3 values the devices may round apart, a whole e4m3 step, ~1% of the output.)"""
+    to the same values, with the same power-of-two scale. (Quantising separately is not the same: for values near a
+    half-way point the two devices' float -> e4m3 conversions can land a whole e4m3 step apart, ~1% of the output;
+    seen on an H200.)"""
     torch.manual_seed(0)
     linear = torch.nn.Linear(256, 512).to(torch.bfloat16)
     values, _ = quantize_rows(torch.randn(288, 256))  # (288, 256) e4m3, each row reaching +-448

@@ -36,7 +36,7 @@ from benchmarks.dit_bench import CONFIGS, make_inputs, time_ms  # noqa: E402
 from ltxflow.engine.transformer import LTXTransformer  # noqa: E402
 from ltxflow.engine.transformer.block import BlockSkips  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.accel import SpeedOptions, accelerate  # noqa: E402
 
 CATEGORIES = (("attention", ("sdpa", "fmha", "flash", "attention")), ("gemm", ("gemm", "nvjet", "cutlass", "xmma",
                                                                               "sm90")), ("triton", ("triton",)))
@@ -81,7 +81,7 @@ def main() -> None:
     with torch.device("meta"):
         model = LTXTransformer(config)
     model = init_random_(model.to_empty(device="cuda").to(torch.bfloat16), 1234).eval().requires_grad_(False)
-    prepare_for_speed_(model, SpeedOptions(compile=False, compile_blocks=False))
+    accelerate(model, SpeedOptions(compile=False, compile_blocks=False))
     inp = make_inputs(config, w, h, 121, 1024, seed=7)
     video, audio = inp.ours
     print({"torch": torch.__version__, "device": torch.cuda.get_device_name(), "config": args.config,
@@ -130,7 +130,7 @@ def main() -> None:
         if args.detail:
             for kname, kms in prof["ordered"]:
                 print(f"      {kms * 1e3:8.1f} us  {kname[:110]}", flush=True)
-        gemms_and_attention(block.attn1, packed[0][1], args.repeats)
+        gemms_and_attention(block.attn1, packed[0], args.repeats)
         attention_backends(inp.n_video, inp.n_audio, 1024, args.repeats)
 
 

@@ -30,7 +30,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from ltxflow.engine.transformer import LTXTransformer, ModalityInput, Perturbation, TransformerConfig  # noqa: E402
 from ltxflow.engine.transformer.flops import forward_flops  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import PLAIN, GraphedForward, SpeedOptions, prepare_for_speed_  # noqa: E402
+from benchmarks.cuda_graph import GraphedForward  # noqa: E402
+from ltxflow.engine.accel import PLAIN, SpeedOptions, accelerate  # noqa: E402
 
 CONFIGS = {"19b": TransformerConfig.ltx2_19b, "22b": TransformerConfig.ltx23_22b}
 STG_BLOCK = {"19b": 29, "22b": 28}
@@ -286,7 +287,7 @@ def run_config(name: str, sizes: list[tuple[int, int]], args, ceil: dict, rows: 
             if label not in args.variants:
                 continue
             t0 = time.time()
-            prepare_for_speed_(ours, options)
+            accelerate(ours, options)
             reshare(ref, ours)
             print(f"[{name}] {label}: prepared in {time.time() - t0:.1f} s", flush=True)
             full = label in FULL_VARIANTS

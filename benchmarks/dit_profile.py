@@ -21,8 +21,9 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.dit_bench import CONFIGS, build_pair, make_inputs, time_ms  # noqa: E402
-from ltxflow.engine.transformer.attention import Attention  # noqa: E402
-from ltxflow.engine.transformer.speed import PLAIN, GraphedForward, SpeedOptions, prepare_for_speed_  # noqa: E402
+from benchmarks.cuda_graph import GraphedForward  # noqa: E402
+from ltxflow.engine.accel import PLAIN, SpeedOptions, accelerate  # noqa: E402
+from ltxflow.engine.accel.attention import FastAttention  # noqa: E402
 
 VARIANTS = {"plain": PLAIN, "cudnn": SpeedOptions(fuse_projections=False, compile=False),
             "packed": SpeedOptions(compile=False), "default": SpeedOptions(),
@@ -147,10 +148,10 @@ def main() -> None:
                 fn = lambda: ref(*inp.ref, None)  # noqa: E731
             else:
                 torch._dynamo.reset()  # a variant's compiled blocks never reuse another's graphs
-                prepare_for_speed_(ours, VARIANTS[name])
+                accelerate(ours, VARIANTS[name])
                 from benchmarks.dit_bench import reshare
                 reshare(ref, ours)
-                backends = {m.backends for m in ours.modules() if isinstance(m, Attention)}
+                backends = {m.backends for m in ours.modules() if isinstance(m, FastAttention)}
                 print(f"\n[{name}] attention backends set: {backends}", flush=True)
                 fn = lambda: ours(*inp.ours)  # noqa: E731
                 last = name

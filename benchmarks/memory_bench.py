@@ -32,7 +32,7 @@ from ltxflow.engine.latents.positions import audio_positions, video_positions  #
 from ltxflow.engine.transformer import LTXTransformer, ModalityInput, TransformerConfig  # noqa: E402
 from ltxflow.engine.transformer.flops import forward_flops  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.accel import SpeedOptions, accelerate  # noqa: E402
 
 CONFIGS = {"19b": TransformerConfig.ltx2_19b, "22b": TransformerConfig.ltx23_22b,
            "tiny": TransformerConfig.tiny_22b}
@@ -132,18 +132,19 @@ def run_config(name: str, args, device: torch.device, rows: list[dict]) -> None:
         print(json.dumps(row), flush=True)
 
     with torch.inference_mode():
-        prepare_for_speed_(model, SpeedOptions())
+        accelerate(model, SpeedOptions())
         for s in sizes:
             measure("bf16 (default)", s)
-        prepare_for_speed_(model, SpeedOptions(fp8=True))
+        accelerate(model, SpeedOptions(fp8=True))
         for s in sizes:
             measure("FP8", s)
         if name in args.offload.split(","):
             t0 = time.time()
-            prepare_for_speed_(model, SpeedOptions(fp8=True, offload_blocks=True))
-            host = model.offloader.host_bytes / GIB
+            offloader = accelerate(model, SpeedOptions(fp8=True, offload_blocks=True)).offloader
+            assert offloader is not None
+            host = offloader.host_bytes / GIB
             print(f"[{name}] offloaded {host:.1f} GiB of block weights in {time.time() - t0:.1f} s "
-                  f"(pinned: {model.offloader.pinned})", flush=True)
+                  f"(pinned: {offloader.pinned})", flush=True)
             cap = None
             if device.type == "cuda":
                 gc.collect()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from memory_bench import CONFIGS, make_input, rel_l2  # noqa: E402
 from ltxflow.engine.transformer import LTXTransformer  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.accel import SpeedOptions, accelerate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -48,16 +48,16 @@ def main(argv: list[str] | None = None) -> list[str]:
                 model = LTXTransformer(config)
             model = init_random_(model.to_empty(device=device).to(dtype), seed=1234).eval()
             options = SpeedOptions(compile=compile_ops, fp8=bool(args.fp8))
-            prepare_for_speed_(model, options)
+            accelerate(model, options)
             r1, r2 = (model(video, audio)[0].float().cpu() for _ in range(2))
-            prepare_for_speed_(model, SpeedOptions(compile=compile_ops, fp8=bool(args.fp8), offload_blocks=True))
+            acc = accelerate(model, SpeedOptions(compile=compile_ops, fp8=bool(args.fp8), offload_blocks=True))
             o1, o2 = (model(video, audio)[0].float().cpu() for _ in range(2))
             tag = f"{args.config} {args.size} fp8={bool(args.fp8)} compiled={compile_ops}"
             for name, a, b in (("resident run 2 vs 1", r2, r1), ("offloaded run 2 vs 1", o2, o1),
                                ("offloaded vs resident", o1, r1)):
                 lines.append(f"{tag}: {name}: {rel_l2(a, b):.3e} (bitwise equal: {torch.equal(a, b)})")
                 print(lines[-1], flush=True)
-            model.offloader.close()
+            acc.close()
             del model
             gc.collect()
             if device.type == "cuda":

@@ -43,7 +43,7 @@ from ltxflow.engine.sampling import (  # noqa: E402
     passes_needed,
 )
 from ltxflow.engine.transformer import LTXTransformer, TransformerConfig, init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import PLAIN, SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.accel import PLAIN, SpeedOptions, accelerate  # noqa: E402
 
 TEXT_TOKENS = 1024
 HEADER = ("| config | size | steps | passes/step | forward | speed | s/step | total s | peak GiB | device |\n"
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> str:
     model = model.to_empty(device=device)
     init_random_(model, seed=args.seed).eval()
     speed = PLAIN if args.plain or device.type == "cpu" else SpeedOptions()
-    prepare_for_speed_(model, speed)
+    accelerate(model, speed)
 
     fps = Fraction(args.fps)
     v_shape = VideoLatentShape.from_pixels(1, args.frames, args.height, args.width, channels=config.in_channels)

@@ -126,12 +126,12 @@ def _fill(name: str, shape: torch.Size, generator: torch.Generator) -> torch.Ten
 
 def tiny_state_dict(config: dict[str, Any], seed: int = TINY_SEED) -> dict[str, torch.Tensor]:
     """Every file key of the tiny checkpoint with seeded values (fp32, sorted order, one generator)."""
-    from ltxflow.engine.checkpoint.components import COMPONENTS, resolve_builder
+    from ltxflow.engine.checkpoint.components import COMPONENTS
 
     shapes: dict[str, torch.Size] = {}
     for component in ("transformer", "text_embeddings", *(c for c in _LAYOUT if c != "transformer")):
         with torch.device("meta"):
-            module: nn.Module = resolve_builder(COMPONENTS[component].builder)(config)
+            module: nn.Module = COMPONENTS[component].build(config)
         for key, tensor in module.state_dict().items():
             shapes[file_key(component, key)] = tensor.shape
     generator = torch.Generator().manual_seed(seed)

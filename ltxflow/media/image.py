@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import av
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from ltxflow.engine.conditioning.decoded import fit_cover, to_unit_range
 from ltxflow.media.errors import check_file, media_error
 
 FORMATS = ("PNG", "JPEG", "WEBP")  # what Pillow must identify the file as
@@ -39,11 +38,6 @@ def load_image(path: Path | str, *, variant: str | None = None, crf: int = VIDEO
     return h264_round_trip(pixels, crf) if crf else pixels
 
 
-def to_unit_range(pixels: torch.Tensor) -> torch.Tensor:
-    """Float pixels in [0, 255] -> [-1, 1] (clamped)."""
-    return (pixels / 127.5 - 1.0).clamp(-1.0, 1.0)
-
-
 def _decode(path: Path, variant: str | None) -> np.ndarray:
     """Decode with Pillow to (H, W, 3) uint8 RGB; any decoder complaint becomes a one-line MediaError."""
     try:
@@ -63,23 +57,6 @@ def _decode(path: Path, variant: str | None) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise media_error("image", path, f"image has no pixels (shape {rgb.shape})", variant)
     return rgb
-
-
-def fit_cover(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(H0, W0, C) float -> (height, width, C): scale to cover the frame (bilinear), then crop the centre.
-
-    Same geometry as the reference (scale = max ratio, sizes rounded up, crop offsets floored); when shrinking,
-    the filter is antialiased so that fine product detail does not alias.
-    """
-    src_h, src_w = image.shape[0], image.shape[1]
-    scale = max(height / src_h, width / src_w)
-    new_h, new_w = math.ceil(src_h * scale), math.ceil(src_w * scale)  # >= target on both sides
-    x = image.permute(2, 0, 1).unsqueeze(0)  # (1, C, H0, W0)
-    shrink = new_h < src_h or new_w < src_w
-    x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=shrink)  # (1, C, h, w)
-    top, left = (new_h - height) // 2, (new_w - width) // 2
-    x = x[:, :, top : top + height, left : left + width]  # (1, C, height, width)
-    return x[0].permute(1, 2, 0).contiguous()  # (height, width, C)
 
 
 def h264_round_trip(pixels: np.ndarray, crf: int) -> np.ndarray:

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-import torch
 
+from ltxflow.engine.conditioning.decoded import fit_frames
 from ltxflow.media.errors import check_file, media_error
-from ltxflow.media.image import fit_cover
 
 
 def read_video(
@@ -70,11 +69,3 @@ def _frame_period(stream: av.video.stream.VideoStream) -> Fraction:
     """Seconds one source frame lasts (1 / average rate; 1/24 if the container does not say)."""
     rate = stream.average_rate or stream.guessed_rate
     return 1 / Fraction(rate) if rate else Fraction(1, 24)
-
-
-def fit_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(T, h, w, 3) uint8 -> (T, height, width, 3) uint8 by cover + centre crop of each frame."""
-    if frames.shape[1:3] == (height, width):
-        return frames
-    out = [fit_cover(torch.tensor(f, dtype=torch.float32), height, width) for f in frames]  # (height, width, 3) each
-    return torch.stack(out).round().clamp(0, 255).to(torch.uint8).numpy()

@@ -143,7 +143,7 @@ def test_brand_audio_plugin_naming_a_missing_file_fails_at_run_not_at_plan(tmp_p
 
 
 def test_reference_task_without_brand_audio_is_a_one_line_ltxflow_error():
-    from ltxflow.engine.conditioning.inputs import task_conditioning
+    from ltxflow.default_plugins.ltx2.request import read_media
     from ltxflow.errors import LtxflowError
     from ltxflow.tasks import Guidance, Task
 
@@ -151,4 +151,4 @@ def test_reference_task_without_brand_audio_is_a_one_line_ltxflow_error():
                 checkpoint_id="tiny", width=64, height=64, num_frames=9, fps="24/1", steps=2, pipeline="one-stage",
                 video_guidance=Guidance(), audio_guidance=Guidance(), audio_mode="reference")  # fmt: skip
     with pytest.raises(LtxflowError, match=r"^variant v9: audio mode 'reference' needs a brand_audio file, and the task names none$"):
-        task_conditioning(task, None, None)
+        read_media(task, None)

@@ -51,7 +51,7 @@ def test_first_frame_stays_close_to_the_image_round_trip(engine):
     clip = engine.generate(replace(task(image=image), num_frames=1))
     plain = engine.generate(replace(task(), num_frames=1))
     still = read_image(image, SIZE, SIZE)  # (H, W, 3) in [-1, 1], as the engine reads it
-    latent = encode_frames(engine._video_encoder, still[None])  # (1, C, 1, H', W')
+    latent = encode_frames(engine.models.video_encoder, still[None])  # (1, C, 1, H', W')
     round_trip = decode_to_frames(engine.models.video_decoder, latent)[0].numpy().astype(float)  # (H, W, 3)
     assert np.abs(clip.frames[0].astype(float) - round_trip).mean() <= 1.0
     assert np.abs(plain.frames[0].astype(float) - round_trip).mean() > 20.0
@@ -76,7 +76,7 @@ def test_end_image_keyframe_shapes_the_clip_and_is_dropped_before_decoding(engin
     assert np.abs(ended.frames.astype(float) - plain.frames.astype(float)).mean() > 1.0  # but they steered it
     video = seen[0][0]  # ModalityInput of the first forward
     end = read_image(ASSETS / "product_sage.png", SIZE, SIZE)  # (H, W, 3), as the engine reads it
-    tokens = patchify_video(encode_frames(engine._video_encoder, end[None]))  # (1, H'W', C)
+    tokens = patchify_video(encode_frames(engine.models.video_encoder, end[None]))  # (1, H'W', C)
     grid = video.latent.shape[1] - tokens.shape[1]  # the clip's own tokens come first, frame-major
     per_frame = tokens.shape[1]
     assert torch.equal(video.latent[:1, grid:], tokens.to(video.latent.dtype))

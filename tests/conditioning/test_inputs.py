@@ -1,4 +1,5 @@
-"""A task's files -> conditioning items with tiny random VAEs: shapes, strengths, delivered media, errors."""
+"""A task's files -> decoded media (the ltx2 plugin) -> conditioning items (the engine) with tiny random VAEs:
+shapes, strengths, delivered media, errors."""
 
 from fractions import Fraction
 
@@ -8,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from ltxflow.default_plugins.ltx2.request import DELIVERY_RATE, read_media
 from ltxflow.engine.audio import AudioEncoder, AudioVAEConfig
-from ltxflow.engine.conditioning import CleanAudio, Target
-from ltxflow.engine.conditioning.inputs import DELIVERY_RATE, ImageCondition, task_conditioning
+from ltxflow.engine.conditioning import CleanAudio, EncodedImage, Target, encoded_audio, video_items
 from ltxflow.engine.latents import VideoLatentShape, video_positions
 from ltxflow.engine.sampling import LatentState
 from ltxflow.engine.video_vae import VideoEncoder, VideoVAEConfig
@@ -51,25 +52,34 @@ def encoders():
     return seeded(VideoEncoder(VideoVAEConfig.tiny_v2())), seeded(AudioEncoder(AudioVAEConfig.tiny()))
 
 
+def task_conditioning(task: Task, video_encoder: VideoEncoder, audio_encoder: AudioEncoder):
+    """The plugin's decoded media, and the engine's video / audio items made from it."""
+    media = read_media(task, audio_encoder.cfg.sample_rate)
+    video = video_items(media.images, media.source_video, video_encoder)
+    audio = () if media.reference_audio is None else (
+        encoded_audio(media.reference_audio, audio_encoder, task.num_frames, task.frame_rate),)
+    return media, video, audio
+
+
 def test_image_becomes_frame_zero_with_its_strength(tmp_path, encoders):
     Image.fromarray(np.full((50, 90, 3), 200, np.uint8)).save(tmp_path / "p.png")
-    cond = task_conditioning(make_task(image=(tmp_path / "p.png", 0.7)), *encoders)
-    (item,) = cond.video_items
-    assert isinstance(item, ImageCondition) and item.frame == 0 and item.strength == 0.7
+    media, video, audio = task_conditioning(make_task(image=(tmp_path / "p.png", 0.7)), *encoders)
+    (item,) = video
+    assert isinstance(item, EncodedImage) and item.image.frame == 0 and item.image.strength == 0.7
     for size in (32, 64):  # encoded per grid: the half-size stage 1 and the full-size stage 2 alike
         state = item.apply(*initial(size))
         # the float32 mask and torch.tensor(0.3) each round 1 - 0.7 to within half a float32 ulp
         assert torch.allclose(state.denoise_mask[:, : (size // 32) ** 2], torch.tensor(0.3), rtol=2.0**-23, atol=0)
         assert (state.denoise_mask[:, (size // 32) ** 2 :] == 1).all()
-    assert cond.audio_items == () and cond.audio is None and cond.frames is None
+    assert audio == () and media.delivery.audio is None and media.delivery.frames is None
 
 
 def test_end_image_becomes_a_keyframe_at_the_last_frame(tmp_path, encoders):
     Image.fromarray(np.full((50, 90, 3), 200, np.uint8)).save(tmp_path / "first.png")
     Image.fromarray(np.full((90, 50, 3), 40, np.uint8)).save(tmp_path / "last.png")
     task = make_task(image=(tmp_path / "first.png", 1.0), end_image=(tmp_path / "last.png", 0.8))
-    first, last = task_conditioning(task, *encoders).video_items
-    assert (first.frame, last.frame, last.strength) == (0, FRAMES - 1, 0.8)
+    first, last = task_conditioning(task, *encoders)[1]
+    assert (first.image.frame, last.image.frame, last.image.strength) == (0, FRAMES - 1, 0.8)
     state, target = initial(64)
     tokens = state.latent.shape[1]  # 2 latent frames x 2 x 2
     state = last.apply(first.apply(state, target), target)
@@ -91,13 +101,14 @@ def test_reference_audio_is_encoded_and_delivered_as_the_original(tmp_path, enco
         frame.sample_rate = rate
         out.mux(stream.encode(frame))
         out.mux(stream.encode())
-    cond = task_conditioning(make_task("reference", brand_audio=(tmp_path / "logo.wav", 1.0)), *encoders)
-    (item,) = cond.audio_items
+    media, _, audio = task_conditioning(make_task("reference", brand_audio=(tmp_path / "logo.wav", 1.0)), *encoders)
+    (item,) = audio
+    delivered = media.delivery
     assert isinstance(item, CleanAudio) and item.latent.shape == (1, 2, round(FRAMES / 24 * 25), 16)
-    assert cond.sample_rate == DELIVERY_RATE and cond.audio.shape == (2, round(FRAMES / 24 * DELIVERY_RATE))
-    expected = 0.4 * np.sin(2 * np.pi * 330 * np.arange(cond.audio.shape[1]) / DELIVERY_RATE)
+    assert delivered.sample_rate == DELIVERY_RATE and delivered.audio.shape == (2, round(FRAMES / 24 * DELIVERY_RATE))
+    expected = 0.4 * np.sin(2 * np.pi * 330 * np.arange(delivered.audio.shape[1]) / DELIVERY_RATE)
     core = slice(500, 11000)  # inside the first pass of the file, away from resampler edges
-    assert np.corrcoef(cond.audio[0, core], expected[core])[0, 1] > 0.999
+    assert np.corrcoef(delivered.audio[0, core], expected[core])[0, 1] > 0.999
 
 
 def test_video_to_audio_keeps_every_frame(tmp_path, encoders):
@@ -108,12 +119,14 @@ def test_video_to_audio_keeps_every_frame(tmp_path, encoders):
         for f in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
         out.mux(stream.encode())
-    cond = task_conditioning(make_task("video-to-audio", source_video=(tmp_path / "cut.mp4", 1.0)), *encoders)
-    (item,) = cond.video_items
+    media, video, _ = task_conditioning(make_task("video-to-audio", source_video=(tmp_path / "cut.mp4", 1.0)),
+                                        *encoders)
+    (item,) = video
     state = item.apply(*initial(64))
     assert (state.denoise_mask == 0).all() and not torch.equal(state.latent, torch.zeros_like(state.latent))
-    assert cond.frames.shape == (FRAMES, H, W, 3)
-    assert np.abs(cond.frames.astype(int) - frames[:FRAMES]).mean() < 3  # crf 0 yuv444: nearly exact
+    delivered = media.delivery.frames
+    assert delivered.shape == (FRAMES, H, W, 3)
+    assert np.abs(delivered.astype(int) - frames[:FRAMES]).mean() < 3  # crf 0 yuv444: nearly exact
 
 
 def test_bad_files_name_file_and_variant(tmp_path, encoders):

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import torch
 from torch import nn
 
-from ltxflow.engine.checkpoint.components import Builder, component_spec, resolve_builder
+from ltxflow.engine.checkpoint.components import Builder, Component, component_spec
 from ltxflow.engine.checkpoint.errors import CheckpointError
 from ltxflow.engine.checkpoint.keys import route
 from ltxflow.engine.checkpoint.safetensors_file import TensorEntry, open_tensors, read_config, read_header
 
 KNOWN_SECTIONS = ("transformer", "vae", "audio_vae", "vocoder")  # what an LTX-2 `config` holds
+M = TypeVar("M", bound=nn.Module)
 
 
 def check_version(path: Path, model_version: str | None, config: dict[str, Any]) -> None:
@@ -60,13 +61,20 @@ class Checkpoint:
         """Components with weights in this file."""
         return tuple(self.keys)
 
-    def load(
-        self,
-        component: str,
-        build: Builder | None = None,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str = "cpu",
-    ) -> nn.Module:
+    @overload
+    def load(self, component: Component[M], build: None = None, dtype: torch.dtype | None = None,
+             device: torch.device | str = "cpu") -> M: ...
+
+    @overload
+    def load(self, component: str, build: Builder[M], dtype: torch.dtype | None = None,
+             device: torch.device | str = "cpu") -> M: ...
+
+    @overload
+    def load(self, component: str, build: None = None, dtype: torch.dtype | None = None,
+             device: torch.device | str = "cpu") -> nn.Module: ...
+
+    def load(self, component: Component[M] | str, build: Builder[M] | None = None, dtype: torch.dtype | None = None,
+             device: torch.device | str = "cpu") -> nn.Module:
         """Load one component strictly (see `load_component`)."""
         return load_component(self, component, build, dtype, device)
 
@@ -97,22 +105,41 @@ def _check_against(ckpt: Checkpoint, component: str, module: nn.Module) -> None:
         raise CheckpointError(f"{ckpt.path}: {component} does not match the checkpoint: {'; '.join(problems)}")
 
 
+@overload
+def load_component(path: str | Path | Checkpoint, component: Component[M], build: None = None,
+                   dtype: torch.dtype | None = None, device: torch.device | str = "cpu") -> M: ...
+
+
+@overload
+def load_component(path: str | Path | Checkpoint, component: str, build: Builder[M],
+                   dtype: torch.dtype | None = None, device: torch.device | str = "cpu") -> M: ...
+
+
+@overload
+def load_component(path: str | Path | Checkpoint, component: str, build: None = None,
+                   dtype: torch.dtype | None = None, device: torch.device | str = "cpu") -> nn.Module: ...
+
+
 def load_component(
     path: str | Path | Checkpoint,
-    component: str,
-    build: Builder | None = None,
+    component: Component[M] | str,
+    build: Builder[M] | None = None,
     dtype: torch.dtype | None = None,
     device: torch.device | str = "cpu",
 ) -> nn.Module:
-    """Build `component` on meta from the checkpoint config, verify keys/shapes, load strictly into `dtype`/`device`."""
+    """Build `component` on meta from the checkpoint config, verify keys/shapes, load strictly into `dtype`/`device`.
+
+    `component` is a registered Component (its builder's type is the result's) or a registered name; `build`
+    replaces the registered builder (tests load the reference's modules this way)."""
     ckpt = path if isinstance(path, Checkpoint) else Checkpoint.open(path)
-    spec = component_spec(component)
+    spec = component if isinstance(component, Component) else component_spec(component)
+    component = spec.name
     if component not in ckpt.keys:
         present = ", ".join(ckpt.components) or "none"
         raise CheckpointError(f"{ckpt.path} has no {component} weights (components present: {present})")
     if not isinstance(ckpt.config.get(spec.section), dict):
         raise CheckpointError(f"{ckpt.path}: config metadata has no {spec.section!r} section for {component}")
-    builder = build if build is not None else resolve_builder(spec.builder)
+    builder = build if build is not None else spec.build
     with torch.device("meta"):
         module = builder(ckpt.config)
     _check_against(ckpt, component, module)

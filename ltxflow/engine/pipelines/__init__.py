@@ -1,10 +1,10 @@
 """Pipelines: text -> audio+video in one stage, two stages (half size, x2 upsampling, refinement) or distilled."""
 
 from ltxflow.engine.pipelines.denoiser import Contexts, TransformerDenoiser, pass_perturbation
-from ltxflow.engine.pipelines.generate import encode_prompts, generate, generate_latents
+from ltxflow.engine.pipelines.generate import encode_conditioning, encode_prompts, generate, generate_latents
 from ltxflow.engine.pipelines.models import ModelSet, TextSource, free_memory, load_models
 from ltxflow.engine.pipelines.request import PIPELINE_KINDS, GenerationRequest, PipelineError
-from ltxflow.engine.pipelines.stages import Latents, run_stage, sample
+from ltxflow.engine.pipelines.stages import Latents, StageItems, run_stage, sample
 
 __all__ = [
     "PIPELINE_KINDS",
@@ -13,8 +13,10 @@ __all__ = [
     "Latents",
     "ModelSet",
     "PipelineError",
+    "StageItems",
     "TextSource",
     "TransformerDenoiser",
+    "encode_conditioning",
     "encode_prompts",
     "free_memory",
     "generate",

@@ -1,22 +1,33 @@
-"""The models one run keeps resident: transformer, text encoder, video/audio decoders, vocoder, upsampler."""
+"""The models one run keeps resident: transformer, text encoder, video/audio decoders, vocoder, upsampler, and the
+VAE encoders, loaded from the checkpoint on first use (when a request conditions on pixels or audio)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ltxflow.engine.audio import AudioDecoder
-from ltxflow.engine.checkpoint import Checkpoint
+from ltxflow.engine.accel import Acceleration, SpeedOptions, accelerate
+from ltxflow.engine.audio import AudioDecoder, AudioEncoder, AudioVAEConfig
+from ltxflow.engine.checkpoint import (
+    AUDIO_DECODER,
+    AUDIO_ENCODER,
+    TEXT_EMBEDDINGS,
+    TINY_TEXT_ENCODER,
+    TRANSFORMER,
+    VIDEO_DECODER,
+    VIDEO_ENCODER,
+    VOCODER,
+    Checkpoint,
+)
 from ltxflow.engine.pipelines.request import PipelineError
 from ltxflow.engine.text.encoders import CachedTextEncoder, GemmaTextEncoder, PrecomputedTextEncoder, TextEncoder
 from ltxflow.engine.text.encoders import TinyTextEncoder
 from ltxflow.engine.transformer import LTXTransformer
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
 from ltxflow.engine.upsampler import LatentUpsampler, load_upsampler
-from ltxflow.engine.video_vae import VideoDecoder
+from ltxflow.engine.video_vae import VideoDecoder, VideoEncoder
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,10 @@ class ModelSet:
     device: torch.device
     dtype: torch.dtype
     model_version: str
+    checkpoint: Checkpoint | None = None  # the opened file, for the encoders loaded on first use
+    acceleration: Acceleration | None = None  # what `accelerate` set up for the transformer (caches, offloader)
+    _video_encoder: VideoEncoder | None = field(default=None, repr=False)
+    _audio_encoder: AudioEncoder | None = field(default=None, repr=False)
 
     @property
     def audio_channels(self) -> int:
@@ -48,9 +63,39 @@ class ModelSet:
             raise PipelineError("this checkpoint has no audio decoder; generate with audio off (silent)")
         return self.audio_decoder.cfg.z_channels
 
+    @property
+    def video_encoder(self) -> VideoEncoder:
+        """The checkpoint's video VAE encoder (loaded on first use)."""
+        if self._video_encoder is None:
+            self._video_encoder = self._checkpoint("video").load(VIDEO_ENCODER, dtype=self.dtype, device=self.device)
+        return self._video_encoder
+
+    @property
+    def audio_encoder(self) -> AudioEncoder:
+        """The checkpoint's audio VAE encoder (loaded on first use)."""
+        if self._audio_encoder is None:
+            self._audio_encoder = self._checkpoint("audio").load(AUDIO_ENCODER, dtype=self.dtype, device=self.device)
+        return self._audio_encoder
+
+    @property
+    def reference_audio_rate(self) -> int | None:
+        """Hz of the waveform the audio VAE encoder reads (from the checkpoint's config), or None without one."""
+        if self.checkpoint is None or AUDIO_ENCODER.name not in self.checkpoint.components:
+            return None
+        return AudioVAEConfig.from_checkpoint_config(self.checkpoint.config).sample_rate
+
+    def _checkpoint(self, kind: str) -> Checkpoint:
+        """The checkpoint to load an encoder from, or a clear error when the set was built without one."""
+        if self.checkpoint is None:
+            raise PipelineError(f"this conditioning needs the checkpoint's {kind} VAE encoder, which was not loaded")
+        return self.checkpoint
+
     def close(self) -> None:
-        """Drop every module reference and release cached device memory."""
-        for name in ("transformer", "text", "video_decoder", "audio_decoder", "vocoder", "upsampler"):
+        """Drop every module reference, the acceleration's hooks and caches, and release cached device memory."""
+        if self.acceleration is not None:
+            self.acceleration.close()
+        for name in ("transformer", "text", "video_decoder", "audio_decoder", "vocoder", "upsampler", "acceleration",
+                     "_video_encoder", "_audio_encoder"):
             setattr(self, name, None)
         free_memory(self.device)
 
@@ -65,36 +110,36 @@ def load_models(checkpoint: str | Path, device: torch.device, dtype: torch.dtype
                 upsampler: str | Path | None = None, speed: SpeedOptions | None = None) -> ModelSet:  # fmt: skip
     """Open `checkpoint` once and load each part strictly onto `device` in `dtype`.
 
-    speed: inference settings for the transformer (see transformer.speed); None keeps the plain, reference-identical
-    path, which is what the CPU uses.
+    speed: accelerations for the transformer (see `ltxflow.engine.accel`); None keeps the plain,
+    reference-identical path, which is what the CPU uses.
     """
     ckpt = Checkpoint.open(checkpoint)
     offload = speed is not None and speed.offload_blocks
     # offloading: the blocks go to the device one at a time to be prepared, then to pinned host memory
-    transformer = ckpt.load("transformer", dtype=dtype, device=torch.device("cpu") if offload else device)
-    if speed is not None:
-        prepare_for_speed_(transformer, speed, device)
-    embeddings = ckpt.load("text_embeddings", dtype=dtype, device=device)
+    transformer = ckpt.load(TRANSFORMER, dtype=dtype, device=torch.device("cpu") if offload else device)
+    acceleration = accelerate(transformer, speed, device) if speed is not None else None
+    embeddings = ckpt.load(TEXT_EMBEDDINGS, dtype=dtype, device=device)
     encoder: TextEncoder
     if text.precomputed is not None:
         encoder = PrecomputedTextEncoder(text.precomputed, device=device, dtype=dtype)
     elif text.gemma_dir is not None:
-        encoder = GemmaTextEncoder(text.gemma_dir, embeddings, device=device, dtype=dtype)  # type: ignore[arg-type]
-    elif "tiny_text_encoder" in ckpt.components:
-        model = ckpt.load("tiny_text_encoder", dtype=dtype, device=device)
-        encoder = TinyTextEncoder(model, embeddings)  # type: ignore[arg-type]
+        encoder = GemmaTextEncoder(text.gemma_dir, embeddings, device=device, dtype=dtype)
+    elif TINY_TEXT_ENCODER.name in ckpt.components:
+        encoder = TinyTextEncoder(ckpt.load(TINY_TEXT_ENCODER, dtype=dtype, device=device), embeddings)
     else:
         raise PipelineError(f"{ckpt.path}: has no built-in text encoder; give a Gemma folder or precomputed "
                             "prompt embeddings")  # fmt: skip
-    has_audio = all(c in ckpt.components for c in ("audio_decoder", "vocoder"))
+    has_audio = all(c.name in ckpt.components for c in (AUDIO_DECODER, VOCODER))
     return ModelSet(
-        transformer=transformer,  # type: ignore[arg-type]
+        transformer=transformer,
         text=CachedTextEncoder(encoder),
-        video_decoder=ckpt.load("video_decoder", dtype=dtype, device=device),  # type: ignore[arg-type]
-        audio_decoder=ckpt.load("audio_decoder", dtype=dtype, device=device) if has_audio else None,  # type: ignore
-        vocoder=ckpt.load("vocoder", dtype=dtype, device=device) if has_audio else None,
+        video_decoder=ckpt.load(VIDEO_DECODER, dtype=dtype, device=device),
+        audio_decoder=ckpt.load(AUDIO_DECODER, dtype=dtype, device=device) if has_audio else None,
+        vocoder=ckpt.load(VOCODER, dtype=dtype, device=device) if has_audio else None,
         upsampler=load_upsampler(upsampler, device=device, dtype=dtype) if upsampler is not None else None,
         device=device,
         dtype=dtype,
         model_version=ckpt.model_version or "2.0",
+        checkpoint=ckpt,
+        acceleration=acceleration,
     )

@@ -1,4 +1,4 @@
-"""What one generation asks for: sizes, schedule, guidance per modality, seed and conditioning."""
+"""What one generation asks for: prompt (or its contexts), sizes, schedule, guidance, seed and decoded conditioning."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from ltxflow.engine.conditioning import ConditioningItem
+from ltxflow.engine.conditioning import AudioCondition, ImageCondition, VideoCondition
+from ltxflow.engine.pipelines.denoiser import Contexts
 from ltxflow.engine.sampling import NO_GUIDANCE, GuidanceParams
 from ltxflow.engine.video_vae import TilingConfig
 from ltxflow.errors import LtxflowError
@@ -22,7 +23,12 @@ class PipelineError(LtxflowError):
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One clip to generate. Sizes in pixels/frames; the two-stage kinds need width and height % 64 == 0."""
+    """One clip to generate. Sizes in pixels/frames; the two-stage kinds need width and height % 64 == 0.
+
+    The prompt is text for the model set's text encoder, or `contexts` computed elsewhere (then the texts are not
+    encoded). Conditioning arrives decoded: still images as pixels, a source video as frames, reference audio as a
+    waveform; the engine encodes them with the checkpoint's VAE encoders.
+    """
 
     prompt: str
     width: int  # pixels, multiple of 32 (64 for two-stage / distilled)
@@ -33,13 +39,15 @@ class GenerationRequest:
     steps: int = 40  # stage-1 steps (one-stage / two-stage); the distilled kind has fixed sigma lists
     pipeline: PipelineKind = "one-stage"
     negative_prompt: str = ""
+    contexts: Contexts | None = None  # precomputed text contexts (negative ones too when CFG is on), batch 1
     video_guidance: GuidanceParams = NO_GUIDANCE
     audio_guidance: GuidanceParams = NO_GUIDANCE
     audio: bool = True  # False: silent, video only (the transformer runs without its audio stream)
     batched_passes: bool = True  # all guidance passes of a step in one forward (equal to separate passes)
     tiling: TilingConfig = TilingConfig()  # video VAE decode tiles
-    video_items: tuple[ConditioningItem, ...] = ()  # edits of the initial video latent state (images, keyframes)
-    audio_items: tuple[ConditioningItem, ...] = ()  # edits of the initial audio latent state (reference audio)
+    images: tuple[ImageCondition, ...] = ()  # stills pinned at pixel frames (first frame, end frame, ...)
+    source_video: VideoCondition | None = None  # frames that pin every video token (audio for a given video)
+    reference_audio: AudioCondition | None = None  # a waveform that pins every audio token
 
     def __post_init__(self) -> None:
         if self.pipeline not in PIPELINE_KINDS:
@@ -51,8 +59,11 @@ class GenerationRequest:
         if self.pipeline != "one-stage" and (self.width % 64 or self.height % 64):
             raise PipelineError(f"the {self.pipeline} pipeline renders at half size first: width and height must be "
                                 f"multiples of 64, got {self.width}x{self.height}")  # fmt: skip
-        if not self.audio and self.audio_items:
+        if not self.audio and self.reference_audio is not None:
             raise PipelineError("audio conditioning was given for a silent (video-only) request")
+        if any(not 0 <= image.frame < self.num_frames for image in self.images):
+            raise PipelineError(f"image conditioning frames must lie in 0..{self.num_frames - 1}, got "
+                                f"{[image.frame for image in self.images]}")
 
     @property
     def total_steps(self) -> int:
@@ -61,3 +72,8 @@ class GenerationRequest:
             return self.steps
         stage1 = 8 if self.pipeline == "distilled" else self.steps
         return stage1 + STAGE2_STEPS
+
+    @property
+    def needs_video_encoder(self) -> bool:
+        """Whether conditioning on pixels needs the checkpoint's video VAE encoder."""
+        return bool(self.images) or self.source_video is not None

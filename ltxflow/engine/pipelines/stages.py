@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import torch
 
-from ltxflow.engine.conditioning import Target, apply_all, clear_appended
+from ltxflow.engine.conditioning import ConditioningItem, Target, apply_all, clear_appended
 from ltxflow.engine.latents import (
     AudioLatentShape,
     VideoLatentShape,
@@ -50,6 +50,14 @@ class Latents:
     audio: LatentState | None  # (B, Ta, C) tokens of `audio_shape`, None when silent
     video_shape: VideoLatentShape
     audio_shape: AudioLatentShape | None
+
+
+@dataclass(frozen=True)
+class StageItems:
+    """Edits of the initial latent states, applied at every stage (each fits itself to the stage's grid)."""
+
+    video: tuple[ConditioningItem, ...] = ()  # images, keyframes, source video
+    audio: tuple[ConditioningItem, ...] = ()  # reference audio
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -113,14 +121,14 @@ def upsample_video(models: ModelSet, tokens: torch.Tensor, shape: VideoLatentSha
     return patchify_video(up.to(models.dtype))  # (1, F*2H*2W, C)
 
 
-def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts,
-           callback: StepCallback | None = None) -> Latents:  # fmt: skip
+def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts, callback: StepCallback | None = None,
+           items: StageItems = StageItems()) -> Latents:  # fmt: skip
     """Run the request's pipeline kind and return the final full-size token states."""
     generator = torch.Generator(device=models.device).manual_seed(request.seed)
     if request.pipeline == "one-stage":
         v_shape, a_shape = shapes_for(request, models)
-        video = video_state(v_shape, request.fps, models, request.video_items)
-        audio = audio_state(a_shape, request.fps, models, request.audio_items) if a_shape else None
+        video = video_state(v_shape, request.fps, models, items.video)
+        audio = audio_state(a_shape, request.fps, models, items.audio) if a_shape else None
         sigmas = ltx2_sigmas(request.steps)
         video, audio = run_stage(models, contexts, video, audio, sigmas, request.video_guidance,
                                  request.audio_guidance, generator, request.batched_passes, callback)  # fmt: skip
@@ -128,8 +136,8 @@ def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts,
 
     # stage 1 at half size
     half_v, a_shape = shapes_for(request, models, scale=2)
-    video = video_state(half_v, request.fps, models, request.video_items)
-    audio = audio_state(a_shape, request.fps, models, request.audio_items) if a_shape else None
+    video = video_state(half_v, request.fps, models, items.video)
+    audio = audio_state(a_shape, request.fps, models, items.audio) if a_shape else None
     if request.pipeline == "distilled":
         sigmas, vg, ag = distilled_sigmas(1), NO_GUIDANCE, NO_GUIDANCE
     else:
@@ -144,8 +152,8 @@ def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts,
 
     # stage 2 at full size: both modalities re-noised to the first stage-2 sigma and refined without guidance
     full_v, _ = shapes_for(request, models)
-    video = video_state(full_v, request.fps, models, request.video_items, latent=up)
-    audio = audio_state(a_shape, request.fps, models, request.audio_items, latent=stage1_audio) if a_shape else None
+    video = video_state(full_v, request.fps, models, items.video, latent=up)
+    audio = audio_state(a_shape, request.fps, models, items.audio, latent=stage1_audio) if a_shape else None
     refine = None
     if callback is not None:
         offset = len(sigmas) - 1

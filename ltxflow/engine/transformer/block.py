@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ltxflow.engine.transformer.attention import Attention
 from ltxflow.engine.transformer.config import TransformerConfig
-from ltxflow.engine.transformer.ops import EAGER_OPS, BlockOps, ada_row
+from ltxflow.engine.transformer.ops import ada_row, gated_add, gelu_tanh, modulate
 from ltxflow.engine.transformer.rope import Rope
 
 # Rows of a block's main modulation table (K = 6, or 9 with cross-attention AdaLN).
@@ -70,11 +70,14 @@ class FeedForward(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.net = nn.ModuleList([_ProjIn(dim), nn.Identity(), nn.Linear(4 * dim, dim)])
-        self.ops: BlockOps = EAGER_OPS
+
+    def activation(self, h: Tensor) -> Tensor:
+        """The hidden layer's nonlinearity, (B, T, 4D) -> (B, T, 4D)."""
+        return gelu_tanh(h)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, D) -> (B, T, D)."""
-        return self.net[2](self.ops.gelu(self.net[0].proj(x)))  # (B, T, 4D) hidden
+        return self.net[2](self.activation(self.net[0].proj(x)))  # (B, T, 4D) hidden
 
 
 class AVBlock(nn.Module):
@@ -85,7 +88,6 @@ class AVBlock(nn.Module):
         c = config
         dv, da, eps, gated = c.video_dim, c.audio_dim, c.norm_eps, c.apply_gated_attention
         self.eps, self.adaln_text = eps, c.cross_attention_adaln
-        self.ops: BlockOps = EAGER_OPS
         hv, dhv, ha, dha = c.num_attention_heads, c.attention_head_dim, c.audio_num_attention_heads, \
             c.audio_attention_head_dim
         self.attn1 = Attention(dv, dv, hv, dhv, gated=gated, eps=eps)
@@ -105,25 +107,33 @@ class AVBlock(nn.Module):
             self.prompt_scale_shift_table = nn.Parameter(torch.empty(2, dv))
             self.audio_prompt_scale_shift_table = nn.Parameter(torch.empty(2, da))
 
+    # ------------------------------------------------------------------------------------------- elementwise steps
+    def modulate(self, x: Tensor, table: Tensor, ada: Tensor, shift_row: int, scale_row: int) -> Tensor:
+        """AdaLN rms(x) * (1 + scale) + shift from two rows of the table; x (B, T, D) -> (B, T, D)."""
+        return modulate(x, table, ada, shift_row, scale_row, self.eps)
+
+    def gated_add(self, x: Tensor, y: Tensor, table: Tensor, ada: Tensor, gate_row: int) -> Tensor:
+        """The residual x + y * gate; x, y (B, T, D) -> (B, T, D)."""
+        return gated_add(x, y, table, ada, gate_row)
+
     # ------------------------------------------------------------------------------------------- per-modality parts
     def _attend_self_and_text(self, x: Tensor, s: Stream, attn1: Attention, attn2: Attention, table: Tensor,
                               prompt_table: Tensor | None, skip: Skip) -> Tensor:
         """Self-attention then text cross-attention with their residuals; x (B, T, D)."""
-        op = self.ops
-        h = op.modulate(x, table, s.ada, SHIFT_MSA, SCALE_MSA, self.eps)  # (B, T, D)
+        h = self.modulate(x, table, s.ada, SHIFT_MSA, SCALE_MSA)  # (B, T, D)
         y = attn1(h, rope=s.rope, mask=s.self_bias, keep=skip.keep, skip_qk=skip.all)  # (B, T, D)
-        x = op.gated_add(x, y, table, s.ada, GATE_MSA)  # (B, T, D)
+        x = self.gated_add(x, y, table, s.ada, GATE_MSA)  # (B, T, D)
         if not self.adaln_text:
             return x + attn2(rms(x, self.eps), s.context, mask=s.context_bias)  # (B, T, D)
-        h = op.modulate(x, table, s.ada, SHIFT_Q, SCALE_Q, self.eps)  # (B, T, D)
+        h = self.modulate(x, table, s.ada, SHIFT_Q, SCALE_Q)  # (B, T, D)
         shift_kv, scale_kv = (ada_row(prompt_table, s.prompt_ada, r) for r in (0, 1))  # (B, 1, D) each
         ctx = s.context * (1 + scale_kv) + shift_kv  # (B, L, D)
-        return op.gated_add(x, attn2(h, ctx, mask=s.context_bias), table, s.ada, GATE_CA)  # (B, T, D)
+        return self.gated_add(x, attn2(h, ctx, mask=s.context_bias), table, s.ada, GATE_CA)  # (B, T, D)
 
     def _feed_forward(self, x: Tensor, s: Stream, ff: FeedForward, table: Tensor) -> Tensor:
         """Modulated feed-forward with its residual; x (B, T, D)."""
-        h = self.ops.modulate(x, table, s.ada, SHIFT_MLP, SCALE_MLP, self.eps)  # (B, T, D)
-        return self.ops.gated_add(x, ff(h), table, s.ada, GATE_MLP)  # (B, T, D)
+        h = self.modulate(x, table, s.ada, SHIFT_MLP, SCALE_MLP)  # (B, T, D)
+        return self.gated_add(x, ff(h), table, s.ada, GATE_MLP)  # (B, T, D)
 
     def _av_modulation(self, table: Tensor, s: Stream, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
         """(scale, shift) for one AV direction and this stream's gate, each (B, 1, D)."""

@@ -22,16 +22,16 @@ left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass, replace
 
 import torch
 from torch import Tensor, nn
 
-from ltxflow.engine.transformer.block import AVBlock, BlockSkips, Skip, Stream
+from ltxflow.engine.transformer.block import AVBlock, Stream
 from ltxflow.engine.transformer.config import TransformerConfig
 from ltxflow.engine.transformer.inputs import ModalityInput, Perturbation, TransformerInputError
-from ltxflow.engine.transformer.rope import rope_tables
+from ltxflow.engine.transformer.rope import LadderCache, rope_tables
 from ltxflow.engine.transformer.timestep import AdaLNSingle
+from ltxflow.engine.transformer.twins import BlockSchedule
 
 
 class CaptionProjection(nn.Module):
@@ -50,58 +50,6 @@ class CaptionProjection(nn.Module):
 def velocity_to_x0(latent: Tensor, velocity: Tensor, timesteps: Tensor) -> Tensor:
     """x0 = x - sigma_token * velocity, in float32, returned in the latent dtype; timesteps (B, T) or (B, 1)."""
     return (latent.float() - velocity.float() * timesteps.float().unsqueeze(-1)).to(latent.dtype)
-
-
-def _skip(flags: list[bool], like: Tensor, cache: dict[tuple[bool, ...], Skip] | None = None) -> Skip:
-    """Skip for one attention given per-item 'skip' flags (memoised in `cache`)."""
-    key = tuple(flags)
-    if cache is not None and key in cache:
-        return cache[key]
-    if all(flags):
-        skip = Skip(all=True)
-    elif not any(flags):
-        skip = Skip()
-    else:
-        keep = torch.ones(len(flags), 1, 1, dtype=like.dtype, device=like.device)  # (B, 1, 1)
-        for i in (i for i, f in enumerate(flags) if f):
-            keep[i].fill_(0.0)  # a device-side fill: no host-to-device copy, so CUDA-graph capture works
-        skip = Skip(keep=keep)
-    if cache is not None:
-        cache[key] = skip
-    return skip
-
-
-def first_difference(a: Perturbation, b: Perturbation, num_layers: int) -> int:
-    """The first block in which items perturbed by `a` and `b` compute differently (num_layers: never)."""
-    if a.skip_a2v != b.skip_a2v or a.skip_v2a != b.skip_v2a:
-        return 0
-    blocks = (a.skip_video_self_attn ^ b.skip_video_self_attn) | (a.skip_audio_self_attn ^ b.skip_audio_self_attn)
-    return min(blocks, default=num_layers)
-
-
-def join_blocks(perts: list[Perturbation], twins: Sequence[int | None] | None, num_layers: int) -> list[int]:
-    """Per batch item, the block at which it joins the computation (0, or later for a twin; see forward)."""
-    if twins is None:
-        return [0] * len(perts)
-    if len(twins) != len(perts) or any(j is not None and not (0 <= j < i and twins[j] is None)
-                                       for i, j in enumerate(twins)):
-        raise TransformerInputError(f"LTXTransformer: twins must give, per item, None or an earlier item without a "
-                                    f"twin; got {list(twins)}")
-    return [0 if j is None else first_difference(perts[i], perts[j], num_layers) for i, j in enumerate(twins)]
-
-
-def _rows(x, rows: list[int], batch: int):
-    """Rows `rows` of a batch of `batch` items: of a tensor, or of every tensor in a (nested) dataclass. A tensor
-    whose first axis is not `batch` (broadcast over it) and None pass through. Built from slices (no index tensor
-    is copied to the device), so a CUDA graph can capture it."""
-    if isinstance(x, torch.Tensor):
-        if x.shape[0] != batch or rows == list(range(batch)):
-            return x
-        return torch.cat([x[i:i + 1] for i in rows])
-    if x is not None and is_dataclass(x):
-        return replace(x, **{f.name: _rows(getattr(x, f.name), rows, batch) for f in fields(x)
-                             if isinstance(getattr(x, f.name), torch.Tensor) or is_dataclass(getattr(x, f.name))})
-    return x
 
 
 class LTXTransformer(nn.Module):
@@ -132,6 +80,7 @@ class LTXTransformer(nn.Module):
         self.audio_norm_out = nn.LayerNorm(da, elementwise_affine=False, eps=c.norm_eps)
         self.proj_out = nn.Linear(dv, c.out_channels)
         self.audio_proj_out = nn.Linear(da, c.audio_out_channels)
+        self.rope_ladders: LadderCache = {}  # RoPE frequency ladders per device, built on first use (no state)
 
     # ------------------------------------------------------------------------------------------- preprocessing
     def _stream(self, m: ModalityInput, other: ModalityInput | None, audio: bool) -> tuple[Tensor, Tensor, Stream]:
@@ -164,7 +113,7 @@ class LTXTransformer(nn.Module):
             log_strength = torch.log(m.attention_mask.clamp(min=finfo.tiny)).to(dtype)
             self_bias = torch.where(m.attention_mask > 0, log_strength, finfo.min).unsqueeze(1)  # (B, 1, T, T)
         rope_args = dict(theta=c.positional_embedding_theta, layout=c.rope_type,
-                         float64_ladder=c.double_precision_rope, dtype=dtype)
+                         float64_ladder=c.double_precision_rope, dtype=dtype, ladders=self.rope_ladders)
         rope = rope_tables(m.positions, width=width, heads=heads, max_pos=max_pos, **rope_args)
         cross_rope = cross_ada = cross_gate = None
         if other is not None:
@@ -205,36 +154,18 @@ class LTXTransformer(nn.Module):
         perts = list(perturbations) if perturbations is not None else [Perturbation()] * b
         if len(perts) != b:
             raise TransformerInputError(f"LTXTransformer: {len(perts)} perturbations for a batch of {b}")
-        joins = join_blocks(perts, twins, len(self.transformer_blocks))  # block at which each item joins
-        v = a = v_emb = a_emb = None
-        vs = as_ = None
+        v = a = v_emb = a_emb = vs = as_ = None
         if video is not None:
-            v, v_emb, vs = self._stream(video, audio, audio=False)  # (B, T_v, D_v)
+            v, v_emb, vs = self._stream(video, audio, audio=False)  # (B, T_v, D_v), (B, T_v', D_v), conditioning
         if audio is not None:
-            a, a_emb, as_ = self._stream(audio, video, audio=True)  # (B, T_a, D_a)
-        vc: dict[tuple[bool, ...], Skip] = {}  # keep masks built once per forward (a copy to the GPU syncs)
-        ac: dict[tuple[bool, ...], Skip] = {}
-        rows = [i for i in range(b) if joins[i] == 0]  # the batch items computed so far, in this order
-        full = (vs, as_)
-        v, a, vs, as_ = (_rows(z, rows, b) for z in (v, a, vs, as_))
+            a, a_emb, as_ = self._stream(audio, video, audio=True)  # (B, T_a, D_a), (B, T_a', D_a), conditioning
+        schedule = BlockSchedule(perts, twins, len(self.transformer_blocks), vs, as_)
+        v, a = schedule.start(v, a)  # (B', T, D): the items that run from block 0 (all of them without twins)
         for idx, block in enumerate(self.transformer_blocks):
-            joining = [i for i in range(b) if joins[i] == idx and idx > 0]
-            if joining:  # each joins as a copy of its twin's hidden states
-                picks = list(range(len(rows))) + [rows.index(twins[i]) for i in joining]
-                v, a = _rows(v, picks, len(rows)), _rows(a, picks, len(rows))
-                rows = rows + joining
-                vs, as_ = (_rows(z, rows, b) for z in full)
-            qs = [perts[i] for i in rows]
-            skips = BlockSkips(
-                video_self=_skip([idx in q.skip_video_self_attn for q in qs], v, vc) if v is not None else Skip(),
-                audio_self=_skip([idx in q.skip_audio_self_attn for q in qs], a, ac) if a is not None else Skip(),
-                a2v=_skip([q.skip_a2v for q in qs], v, vc) if v is not None else Skip(),
-                v2a=_skip([q.skip_v2a for q in qs], a, ac) if a is not None else Skip(),
-            )
-            v, a = block(v, a, vs, as_, skips)
-        if rows != list(range(b)):  # back to batch order; items identical to their twin to the end are copies
-            where = [rows.index(i) if i in rows else rows.index(twins[i]) for i in range(b)]
-            v, a = _rows(v, where, len(rows)), _rows(a, where, len(rows))
+            v, a = schedule.enter(idx, v, a)  # twins whose perturbation starts here join as copies of their twin
+            vs, as_ = schedule.streams
+            v, a = block(v, a, vs, as_, schedule.skips(idx, v, a))  # (B', T_v, D_v), (B', T_a, D_a)
+        v, a = schedule.finish(v, a)  # (B, T, D) in batch order
         v_out = self._head(v, v_emb, audio=False) if v is not None else None  # (B, T_v, C_out)
         a_out = self._head(a, a_emb, audio=True) if a is not None else None  # (B, T_a, C_audio_out)
         return v_out, a_out

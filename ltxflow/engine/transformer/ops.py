@@ -1,18 +1,11 @@
-"""Elementwise pieces of a block (modulation, gated residuals, q/k norm + RoPE) as swappable functions.
+"""Elementwise pieces of a block: AdaLN rows, modulation, gated residuals, q/k norm + RoPE, the tanh GELU.
 
-The eager versions perform exactly the operations the block always performed, in the same order, so the CPU path
-stays bit-identical to the reference. `compiled_ops()` wraps the same functions in `torch.compile`, which fuses each
-into one kernel on the GPU; Inductor is asked to round intermediates to bf16 where eager rounds them, so the result
-differs from eager only where a fused reduction sums in another order.
+Plain functions of tensors, in the order of operations the reference uses, so the CPU path stays bit-identical to
+it. The acceleration package (`ltxflow.engine.accel`) compiles these same functions where it fuses them.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import torch
 from torch import Tensor, nn
 
 from ltxflow.engine.transformer.rope import Rope, apply_rope
@@ -45,35 +38,3 @@ def norm_rope(x: Tensor, weight: Tensor, eps: float, rope: Rope | None) -> Tenso
 def gelu_tanh(x: Tensor) -> Tensor:
     """tanh-approximated GELU of the feed-forward hidden layer."""
     return nn.functional.gelu(x, approximate="tanh")
-
-
-@dataclass(frozen=True)
-class BlockOps:
-    """The elementwise functions a block calls (eager by default, compiled on request)."""
-
-    modulate: Callable[[Tensor, Tensor, Tensor, int, int, float], Tensor] = modulate
-    gated_add: Callable[[Tensor, Tensor, Tensor, Tensor, int], Tensor] = gated_add
-    norm_rope: Callable[[Tensor, Tensor, float, Rope | None], Tensor] = norm_rope
-    gelu: Callable[[Tensor], Tensor] = gelu_tanh
-
-
-EAGER_OPS = BlockOps()
-
-
-def allow_recompiles(limit: int = 64) -> None:
-    """Let Dynamo keep one graph per argument layout (sizes, batch, perturbations) instead of its default 8."""
-    limits = torch._dynamo.config
-    for name in ("recompile_limit", "cache_size_limit"):
-        if hasattr(limits, name):
-            setattr(limits, name, max(getattr(limits, name), limit))
-
-
-@functools.cache
-def compiled_ops() -> BlockOps:
-    """The same functions through `torch.compile` (dynamic shapes: one compilation serves every resolution; one
-    instance per process, so preparing a second model reuses the compiled code)."""
-    allow_recompiles()
-    # emulate_precision_casts: round intermediates to bf16 where eager would, so the fused kernels stay close to eager
-    options = {"emulate_precision_casts": True}
-    wrap = lambda fn: torch.compile(fn, dynamic=True, fullgraph=True, options=options)  # noqa: E731
-    return BlockOps(wrap(modulate), wrap(gated_add), wrap(norm_rope), wrap(gelu_tanh))

@@ -28,15 +28,20 @@ def frequency_ladder(theta: float, n_axes: int, width: int, float64: bool) -> Te
     return theta ** exponents * math.pi / 2
 
 
-_LADDERS: dict[tuple, Tensor] = {}
+LadderCache = dict[tuple[float, int, int, bool, str], Tensor]  # (theta, axes, width, float64, device) -> (F,)
 
 
-def device_ladder(theta: float, n_axes: int, width: int, float64: bool, device: torch.device) -> Tensor:
-    """`frequency_ladder` built once on the CPU and kept on `device` (no host-to-device copy per forward)."""
+def device_ladder(theta: float, n_axes: int, width: int, float64: bool, device: torch.device,
+                  cache: LadderCache | None = None) -> Tensor:
+    """`frequency_ladder` built on the CPU and moved to `device`; kept in `cache` when one is given, so a model
+    that owns the cache copies it to the device once (a forward without host-to-device copies can be graphed)."""
     key = (theta, n_axes, width, float64, str(device))
-    if key not in _LADDERS:
-        _LADDERS[key] = frequency_ladder(theta, n_axes, width, float64).to(device)
-    return _LADDERS[key]
+    if cache is not None and key in cache:
+        return cache[key]
+    ladder = frequency_ladder(theta, n_axes, width, float64).to(device)  # (F,)
+    if cache is not None:
+        cache[key] = ladder
+    return ladder
 
 
 def rope_angles(positions: Tensor, max_pos: tuple[int, ...], ladder: Tensor) -> Tensor:
@@ -52,9 +57,10 @@ def rope_angles(positions: Tensor, max_pos: tuple[int, ...], ladder: Tensor) -> 
 
 
 def rope_tables(positions: Tensor, *, width: int, heads: int, max_pos: tuple[int, ...], theta: float,
-                layout: str, float64_ladder: bool, dtype: torch.dtype) -> Rope:
-    """Tables for `positions` ((B, n, T, 2) bounds or (B, n, T) points) over a `width`-channel q/k of `heads` heads."""
-    ladder = device_ladder(theta, len(max_pos), width, float64_ladder, positions.device)  # (F,)
+                layout: str, float64_ladder: bool, dtype: torch.dtype, ladders: LadderCache | None = None) -> Rope:
+    """Tables for `positions` ((B, n, T, 2) bounds or (B, n, T) points) over a `width`-channel q/k of `heads` heads
+    (`ladders`: the caller's cache of frequency ladders, see `device_ladder`)."""
+    ladder = device_ladder(theta, len(max_pos), width, float64_ladder, positions.device, ladders)  # (F,)
     angles = rope_angles(positions, max_pos, ladder)  # (B, T, F*n)
     cos, sin = angles.cos(), angles.sin()
     b, t, used = angles.shape

@@ -9,8 +9,9 @@ import torch
 from ltx_core.model.transformer.model_configurator import LTXModelConfigurator
 from torch import nn
 
-from ltxflow.engine.checkpoint import COMPONENTS, Checkpoint, CheckpointError, load_component
-from ltxflow.engine.checkpoint.components import resolve_builder
+from ltxflow.engine.checkpoint import COMPONENTS, TRANSFORMER, Checkpoint, CheckpointError, load_component
+from ltxflow.engine.tiny import tiny_config
+from ltxflow.engine.transformer import LTXTransformer
 
 from ._helpers import TINY_CONFIG, official, other_tensors, save, tiny_file, tiny_sd  # noqa: F401
 
@@ -142,10 +143,10 @@ def test_tensors_left_on_meta_are_an_error(tiny_file: Path) -> None:
         load_component(tiny_file, "vocoder", lambda cfg: WithScratchBuffer())
 
 
-def test_builders_resolve_by_import_path() -> None:
-    assert resolve_builder("ltxflow.engine.checkpoint.builders:build_transformer").__name__ == "build_transformer"
-    with pytest.raises(CheckpointError, match="model builder 'ltxflow.nowhere:build' is not available"):
-        resolve_builder("ltxflow.nowhere:build")
+def test_a_typed_component_loads_as_its_builders_type(tiny_file: Path, tiny_sd: dict) -> None:
+    model = Checkpoint.open(tiny_file).load(TRANSFORMER)  # no builder given: the registered, typed one
+    assert isinstance(model, LTXTransformer)
+    assert torch.equal(model.state_dict()["proj_out.bias"], tiny_sd["proj_out.bias"])
 
 
 def test_video_encoder_loads_through_the_registry(tmp_path: Path) -> None:
@@ -169,6 +170,8 @@ def test_video_encoder_loads_through_the_registry(tmp_path: Path) -> None:
 
 
 
-@pytest.mark.parametrize("name", ["transformer", "text_embeddings", "video_encoder", "video_decoder"])
-def test_registered_builders_resolve(name: str) -> None:
-    assert callable(resolve_builder(COMPONENTS[name].builder))
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_registered_builders_build_every_component_on_meta(name: str) -> None:
+    with torch.device("meta"):
+        module = COMPONENTS[name].build(tiny_config())
+    assert COMPONENTS[name].name == name and len(module.state_dict()) > 0

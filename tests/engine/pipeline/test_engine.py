@@ -89,7 +89,7 @@ def test_speed_settings_keep_the_function(tiny_cache) -> None:
 
     from ltxflow.engine.pipelines import GenerationRequest, generate_latents, load_models
     from ltxflow.engine.tiny import tiny_paths
-    from ltxflow.engine.transformer.speed import SpeedOptions
+    from ltxflow.engine.accel import SpeedOptions
 
     ckpt, up = tiny_paths(tiny_cache)
     cpu = torch.device("cpu")

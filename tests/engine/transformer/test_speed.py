@@ -1,4 +1,4 @@
-"""The speed path (`prepare_for_speed_`) computes what the plain path computes (FP8: close to it), block offloading
+"""The accelerated path (`accelerate`) computes what the plain path computes (FP8: close to it), block offloading
 computes exactly what the resident model does, RoPE tables are reproducible."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ltxflow.default_plugins.ltx2 import EngineError, dit_speed
-from ltxflow.engine.transformer import Perturbation, TransformerConfig, offload
-from ltxflow.engine.transformer.fp8 import FP8_MAX, Fp8Linear, quantize_rows
+from ltxflow.default_plugins.ltx2.settings import EngineError, dit_speed
+from ltxflow.engine.accel import SpeedOptions, accelerate, offload
+from ltxflow.engine.accel.fp8 import FP8_MAX, Fp8Linear, quantize_rows
+from ltxflow.engine.transformer import Perturbation, TransformerConfig
 from ltxflow.engine.transformer.rope import device_ladder, frequency_ladder, rope_tables
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
 
 # Float64 throughout (build_pair / make_case default), max|fast - plain| / max|plain|: packing q|k|v into one GEMM
 # and sharing blocks between twins change only GEMM blocking and batch shapes, i.e. the rounding order of float64
@@ -23,7 +23,7 @@ def test_default_speed_options_on_cpu_match_the_plain_path(tref, name):
     config = CONFIGS[name]
     _, plain = tref.build_pair(config, seed=5)
     _, fast = tref.build_pair(config, seed=5)
-    prepare_for_speed_(fast, SpeedOptions())
+    accelerate(fast, SpeedOptions())
     assert any(m.packed is not None for m in fast.modules() if hasattr(m, "packed"))
     case = tref.make_case(config, seed=9, batch=3)
     last = config.num_layers - 1
@@ -39,10 +39,11 @@ def test_default_speed_options_on_cpu_match_the_plain_path(tref, name):
 
 
 def test_device_ladder_is_the_cpu_ladder_built_once():
-    first = device_ladder(10000.0, 3, 64, True, torch.device("cpu"))
+    cache = {}
+    first = device_ladder(10000.0, 3, 64, True, torch.device("cpu"), cache)
     assert torch.equal(first, frequency_ladder(10000.0, 3, 64, float64=True))
-    assert device_ladder(10000.0, 3, 64, True, torch.device("cpu")) is first
-    assert not torch.equal(device_ladder(10000.0, 3, 64, False, torch.device("cpu")), torch.zeros_like(first))
+    assert device_ladder(10000.0, 3, 64, True, torch.device("cpu"), cache) is first
+    assert not torch.equal(device_ladder(10000.0, 3, 64, False, torch.device("cpu"), cache), torch.zeros_like(first))
 
 
 @pytest.mark.parametrize("layout", ["split", "interleaved"])
@@ -85,12 +86,12 @@ def test_fp8_model_is_close_to_the_plain_model_and_drops_the_replaced_projection
     config = CONFIGS[name]
     _, plain = tref.build_pair(config, seed=5, dtype=torch.float32)
     _, fast = tref.build_pair(config, seed=5, dtype=torch.float32)
-    prepare_for_speed_(fast, SpeedOptions(fp8=True))
+    accelerate(fast, SpeedOptions(fp8=True))
     block = fast.transformer_blocks[0]
     assert block.attn1.to_q is None and block.attn1.to_k is None and isinstance(block.attn1.to_v, Fp8Linear)
-    assert block.attn2.to_k is None and isinstance(block.attn2.packed[1], Fp8Linear)
+    assert block.attn2.to_k is None and isinstance(block.attn2.packed, Fp8Linear)
     assert isinstance(block.ff.net[2], Fp8Linear) and not isinstance(block.audio_ff.net[2], Fp8Linear)
-    prepare_for_speed_(fast, SpeedOptions(fp8=True))  # idempotent
+    accelerate(fast, SpeedOptions(fp8=True))  # idempotent
     case = tref.make_case(config, seed=9, batch=2, dtype=torch.float32)
     last = config.num_layers - 1
     perts = [Perturbation(), Perturbation.stg([last], [last])]  # STG reads the FP8 value projection
@@ -109,8 +110,7 @@ def test_fp8_model_is_close_to_the_plain_model_and_drops_the_replaced_projection
 
 def _block_weights(block) -> list[torch.Tensor]:
     """The tensors a block's forward reads (packed projections included)."""
-    return [t for m in offload._modules(block) for t in (*m._parameters.values(), *m._buffers.values())
-            if t is not None]
+    return [t for *_, t in offload.block_tensors(block)]
 
 
 @pytest.mark.parametrize("fp8", [False, True])
@@ -118,9 +118,8 @@ def test_offloaded_blocks_compute_the_same_and_only_visit_the_device(tref, fp8):
     config = CONFIGS["22b"]
     _, resident = tref.build_pair(config, seed=5)
     _, offloaded = tref.build_pair(config, seed=5)
-    prepare_for_speed_(resident, SpeedOptions(fp8=fp8))
-    prepare_for_speed_(offloaded, SpeedOptions(fp8=fp8, offload_blocks=True), device="cpu")
-    offloader = offloaded.offloader
+    accelerate(resident, SpeedOptions(fp8=fp8))
+    offloader = accelerate(offloaded, SpeedOptions(fp8=fp8, offload_blocks=True), device="cpu").offloader
     host_ptrs = [{flat.untyped_storage().data_ptr()} for flat in offloader.host]
     assert all(t.untyped_storage().data_ptr() in host_ptrs[i]
                for i, b in enumerate(offloaded.transformer_blocks) for t in _block_weights(b))
@@ -145,7 +144,7 @@ def test_offloaded_blocks_compute_the_same_and_only_visit_the_device(tref, fp8):
                    for b in resident.transformer_blocks for t in _block_weights(b)}.values())
     assert weights <= offloader.host_bytes <= weights + offload.ALIGN * sum(len(s) for s in offloader.slots)
     with pytest.raises(ValueError, match="already offloaded"):
-        prepare_for_speed_(offloaded, SpeedOptions())
+        accelerate(offloaded, SpeedOptions())
 
 
 def test_dit_setting_from_the_environment():

@@ -12,13 +12,13 @@ runs synchronously (which is how the CPU tests exercise it).
 from __future__ import annotations
 
 import contextlib
+import warnings
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-
-from ltxflow.engine.transformer.attention import Attention
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class _Slot:
 
     module: nn.Module
     name: str
-    kind: str  # "_parameters" or "_buffers"
+    parameter: bool  # a parameter (kept an nn.Parameter when re-pointed), else a buffer
     offset: int  # in elements of `dtype`, from the start of the block's flat buffer
     shape: tuple[int, ...]
     stride: tuple[int, ...]
@@ -45,12 +45,13 @@ class _Resident:
     ready: torch.cuda.Event | None
 
 
-def _modules(block: nn.Module):
-    """Every module whose tensors a block's forward reads, the packed projections (plain attributes) included."""
+def block_tensors(block: nn.Module) -> Iterator[tuple[nn.Module, str, bool, Tensor]]:
+    """(module, name, is_parameter, tensor) for every tensor a block's forward reads (packed projections too)."""
     for module in block.modules():
-        yield module
-        if isinstance(module, Attention) and module.packed is not None:
-            yield from module.packed[1].modules()
+        for name, p in module.named_parameters(recurse=False):
+            yield module, name, True, p
+        for name, b in module.named_buffers(recurse=False):
+            yield module, name, False, b
 
 
 def _view(flat: Tensor, slot: _Slot) -> Tensor:
@@ -67,8 +68,10 @@ def _host_buffer(size: int, pin: bool, registered: list[int]) -> Tensor:
         return flat
     try:
         torch.cuda.check_error(torch.cuda.cudart().cudaHostRegister(flat.data_ptr(), size, 0))
-    except (RuntimeError, AttributeError):
-        return flat.pin_memory()  # fallback: the allocator's own pinned memory
+    except torch.cuda.CudaError as err:  # the driver refused to page-lock it (e.g. a locked-memory limit)
+        warnings.warn(f"block offloading: cudaHostRegister failed ({err}); using PyTorch's pinned allocator, which "
+                      "rounds each block's buffer up to a power of two", RuntimeWarning, stacklevel=2)
+        return flat.pin_memory()
     registered.append(flat.data_ptr())
     return flat
 
@@ -82,8 +85,8 @@ def _unregister(pointers: list[int]) -> None:
 class BlockOffloader:
     """Owns the host copies of a model's blocks and moves each onto `device` around its forward (via module hooks).
 
-    `speed.prepare_for_speed_` builds one when `SpeedOptions.offload_blocks` is set; `close()` removes the hooks
-    (the weights stay in host memory).
+    `accelerate` builds one when `SpeedOptions.offload_blocks` is set; `close()` removes the hooks (the weights stay
+    in host memory).
     """
 
     def __init__(self, device: torch.device) -> None:
@@ -117,8 +120,7 @@ class BlockOffloader:
     @torch.no_grad()
     def _take(self, block: nn.Module) -> None:
         """Copy the block's storages into one flat host buffer and point its tensors at it."""
-        tensors = [(module, kind, name, t) for module in _modules(block) for kind in ("_parameters", "_buffers")
-                   for name, t in getattr(module, kind).items() if t is not None]
+        tensors = list(block_tensors(block))
         starts: dict[tuple[torch.device, int], int] = {}  # storage -> byte offset in the flat buffer
         sources: list[tuple[int, Tensor]] = []
         size = 0
@@ -132,9 +134,9 @@ class BlockOffloader:
         for start, src in sources:
             flat[start:start + src.numel()].copy_(src)
         self.slots.append([
-            _Slot(module, name, kind, (starts[(t.device, t.untyped_storage().data_ptr())]) // t.element_size()
+            _Slot(module, name, parameter, (starts[(t.device, t.untyped_storage().data_ptr())]) // t.element_size()
                   + t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
-            for module, kind, name, t in tensors])
+            for module, name, parameter, t in tensors])
         self.host.append(flat)
         self._point(len(self.host) - 1, flat)
 
@@ -144,8 +146,7 @@ class BlockOffloader:
             view = _view(flat, slot)
             # parameters stay nn.Parameter: torch.compile gives them static shapes, so the compiled ops keep the
             # kernels of the resident model (plain tensors get dynamic shapes and other, differently rounding kernels)
-            getattr(slot.module, slot.kind)[slot.name] = nn.Parameter(view, requires_grad=False) \
-                if slot.kind == "_parameters" else view
+            setattr(slot.module, slot.name, nn.Parameter(view, requires_grad=False) if slot.parameter else view)
 
     def _load(self, index: int) -> None:
         """Start copying block `index` to the device (on the copy stream on CUDA)."""

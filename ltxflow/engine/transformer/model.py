@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ltxflow.engine.transformer.block import AVBlock, Stream
 from ltxflow.engine.transformer.config import TransformerConfig
-from ltxflow.engine.transformer.inputs import ModalityInput, Perturbation, TransformerInputError
+from ltxflow.engine.transformer.modality import ModalityInput, Perturbation, TransformerInputError
 from ltxflow.engine.transformer.rope import LadderCache, rope_tables
 from ltxflow.engine.transformer.timestep import AdaLNSingle
 from ltxflow.engine.transformer.twins import BlockSchedule

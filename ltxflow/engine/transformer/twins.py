@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ltxflow.engine.transformer.block import BlockSkips, Skip, Stream
-from ltxflow.engine.transformer.inputs import Perturbation, TransformerInputError
+from ltxflow.engine.transformer.modality import Perturbation, TransformerInputError
 
 T = TypeVar("T")
 

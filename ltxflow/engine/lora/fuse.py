@@ -25,11 +25,15 @@ block streams from.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from ltxflow.engine.lora.file import LoraError, WeightedLora
+
+if TYPE_CHECKING:
+    from ltxflow.engine.accel import BlockOffloader
 
 
 def lora_delta(factors: Sequence[tuple[Tensor, Tensor, float]], dtype: torch.dtype,
@@ -63,8 +67,9 @@ def _same(a: Sequence[WeightedLora], b: Sequence[WeightedLora]) -> bool:
 class LoraFuser:
     """A model's LoRA state: which set is fused now, and host copies of the clean value of every weight touched."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, offloader: BlockOffloader | None = None) -> None:
         self.model = model
+        self.offloader = offloader  # the model's block offloader, when its blocks stream from host memory
         self.clean: dict[str, Tensor] = {}  # module name -> its clean weight (out, in), host memory, taken once
         self.fused: list[str] = []  # modules whose weight holds a delta now
         self.active: tuple[WeightedLora, ...] = ()
@@ -111,7 +116,7 @@ class LoraFuser:
         self.check(loras)
         self.restore()
         modules = sorted({m for item in loras for m in item.lora.factors})
-        offloader = getattr(self.model, "offloader", None)
+        offloader = self.offloader
         try:
             for module in modules:
                 factors = [(*item.lora.factors[module], item.strength) for item in loras if module in item.lora.factors]
@@ -144,12 +149,11 @@ class LoraFuser:
             module = self.fused.pop()
             self.weight(module).copy_(self.clean[module])
         self.active = ()
-        offloader = getattr(self.model, "offloader", None)
-        if offloader is not None:
-            _drop_streamed(offloader)
+        if self.offloader is not None:
+            _drop_streamed(self.offloader)
 
 
-def _drop_streamed(offloader) -> None:
+def _drop_streamed(offloader: BlockOffloader) -> None:
     """Forget device copies of offloaded blocks made before their host weights changed (after every forward the
     offloader prefetches the first block for the next one; that copy would still hold the old weights)."""
     for index in list(offloader.resident):

@@ -31,7 +31,7 @@ from ltxflow.engine.latents.positions import audio_positions, video_positions  #
 from ltxflow.engine.lora import Lora, LoraFile, LoraFuser, LoraPair, WeightedLora  # noqa: E402
 from ltxflow.engine.transformer import LTXTransformer, ModalityInput, TransformerConfig  # noqa: E402
 from ltxflow.engine.transformer.model import init_random_  # noqa: E402
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_  # noqa: E402
+from ltxflow.engine.accel import SpeedOptions, accelerate  # noqa: E402
 
 CONFIGS = {"19b": TransformerConfig.ltx2_19b, "22b": TransformerConfig.ltx23_22b, "tiny": TransformerConfig.tiny_19b}
 
@@ -55,8 +55,8 @@ def random_lora(model: nn.Module, rank: int, device: torch.device) -> Lora:
     pairs, factors = {}, {}
     gen = torch.Generator(device=device).manual_seed(0)
     for name, module in model.named_modules():
-        if not (isinstance(module, nn.Linear) and name.startswith("transformer_blocks.")):
-            continue
+        if not (isinstance(module, nn.Linear) and name.startswith("transformer_blocks.")) or ".packed" in name:
+            continue  # (the packed projections acceleration adds are views of the checkpoint's q/k/v)
         out, inp = module.weight.shape
         a = (torch.randn(rank, inp, generator=gen, device=device) * inp ** -0.5).to(torch.bfloat16).cpu()
         b = (torch.randn(out, rank, generator=gen, device=device) * 0.01).to(torch.bfloat16).cpu()
@@ -112,7 +112,7 @@ def main() -> None:
     with torch.device("meta"):
         model = LTXTransformer(config).to(torch.bfloat16)  # bf16 before any memory exists (fp32 19B: 76 GB)
     model = init_random_(model.to_empty(device=device), seed=0).eval()
-    prepare_for_speed_(model, SpeedOptions(compile=False, compile_blocks=False), device)  # packed q|k|v, eager
+    accelerate(model, SpeedOptions(compile=False, compile_blocks=False), device)  # packed q|k|v, eager
     lora = random_lora(model, args.rank, device)
     row["lora_bytes"] = lora.nbytes
     row["lora_modules"] = len(lora.factors)

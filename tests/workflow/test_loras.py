@@ -64,7 +64,9 @@ def test_bad_campaign_entries_name_file_and_key(tmp_path, extra, generation, mes
 
 
 def test_row_columns_parse_one_strength_for_all_or_one_each(tmp_path):
-    row = lambda lora, strength="": row_loras(tmp_path, "v.csv: row 2", {"lora": lora, "lora_strength": strength})  # noqa: E731
+    def row(lora: str, strength: str = "") -> tuple[RowLora, ...]:
+        return row_loras(tmp_path, "v.csv: row 2", {"lora": lora, "lora_strength": strength})
+
     assert row("") == ()
     assert row("a.safetensors") == (RowLora(tmp_path / "a.safetensors", 1.0),)
     assert row(" a.safetensors ; b.safetensors ", "0.5") == (RowLora(tmp_path / "a.safetensors", 0.5),

@@ -13,7 +13,7 @@ copied to host memory, once, and every later change of the LoRA set first copies
 copies cost the bytes of every weight any LoRA ever touched (a LoRA on every linear layer of the 19B model: ~38 GB
 in bf16); nothing is reloaded from disk.
 
-Acceleration (transformer/speed.py) and LoRAs: packed q|k|v projections keep `to_q` / `to_k` / `to_v` as views of
+Acceleration (ltxflow.engine.accel) and LoRAs: packed q|k|v projections keep `to_q` / `to_k` / `to_v` as views of
 the packed weight, so fusing in place updates both; compiled blocks and CUDA graphs read the same storages, so
 they see the new values without recompiling. FP8 layers hold no bf16 weight to fuse into: a LoRA is fused before
 FP8 quantisation (fuse, then prepare), and a model already quantised refuses LoRAs with a one-line error. Offloaded
@@ -102,6 +102,7 @@ class LoraFuser:
                     raise LoraError(f"{path}: key {pair.key_b!r}: made for another model version: it adapts "
                                     f"{module} as {list(pair.shape)} but the model's weight is "
                                     f"{list(weight.shape)}")  # fmt: skip
+        _refuse_shared_weights(self.model, loras)
 
     @torch.inference_mode()  # offloaded blocks' host views made during a forward are inference tensors
     def use(self, loras: Sequence[WeightedLora]) -> None:
@@ -118,6 +119,9 @@ class LoraFuser:
         modules = sorted({m for item in loras for m in item.lora.factors})
         offloader = self.offloader
         try:
+            for module in modules:  # every clean copy before any weight changes
+                if module not in self.clean:
+                    self.clean[module] = self.weight(module).detach().to("cpu", copy=True)
             for module in modules:
                 factors = [(*item.lora.factors[module], item.strength) for item in loras if module in item.lora.factors]
                 self._fuse(module, factors, offloader.device if offloader is not None else None)
@@ -130,10 +134,8 @@ class LoraFuser:
         self.active = loras
 
     def _fuse(self, module: str, factors: list[tuple[Tensor, Tensor, float]], device: torch.device | None) -> None:
-        """W += delta in W's dtype, computed on `device` (default: W's own), W's clean value saved first."""
+        """W += delta in W's dtype, computed on `device` (default: W's own)."""
         weight = self.weight(module)  # (out, in)
-        if module not in self.clean:
-            self.clean[module] = weight.detach().to("cpu", copy=True)
         device = device if device is not None else weight.device
         delta = lora_delta(factors, weight.dtype, device)  # (out, in)
         self.fused.append(module)
@@ -151,6 +153,24 @@ class LoraFuser:
         self.active = ()
         if self.offloader is not None:
             _drop_streamed(self.offloader)
+
+
+def _refuse_shared_weights(model: nn.Module, loras: Sequence[WeightedLora]) -> None:
+    """Two adapted modules whose weights share memory (a packed q|k|v and its to_q view, say) would each add their
+    delta into the same numbers: refused. LoRAs name the checkpoint's modules, which never overlap."""
+    spans = []  # (storage, first byte, end byte, module, file), one per adapted module
+    for module, path in {m: item.lora.path for item in loras for m in item.lora.factors}.items():
+        w = model.get_submodule(module).weight
+        start = w.storage_offset() * w.element_size()
+        spans.append((w.untyped_storage().data_ptr(), start, start + w.numel() * w.element_size(), module, path))
+    spans.sort()
+    reach: tuple[int, int, str, object] | None = None  # (storage, furthest end so far, its module, its file)
+    for storage, start, end, module, path in spans:
+        if reach is not None and reach[0] == storage and start < reach[1]:
+            raise LoraError(f"{path}: {module} shares its weight with {reach[2]} (adapted by {reach[3]}); LoRAs "
+                            "adapt the checkpoint's modules, not the packed projections acceleration adds")
+        if reach is None or reach[0] != storage or end > reach[1]:
+            reach = (storage, end, module, path)
 
 
 def _drop_streamed(offloader: BlockOffloader) -> None:

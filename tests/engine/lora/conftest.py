@@ -1,4 +1,4 @@
-"""Fixture `tref`: the transformer parity helpers (reference inputs, error metric) shared with tests/engine/transformer."""
+"""Fixture `tref`: the transformer parity helpers (reference inputs, error metric) of tests/engine/transformer."""
 
 import importlib.util
 import pathlib

@@ -10,7 +10,7 @@ import torch
 
 from ltxflow.engine.checkpoint import Checkpoint
 from ltxflow.engine.lora import LoraError, LoraFile, LoraFuser, WeightedLora
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
+from ltxflow.engine.accel import SpeedOptions, accelerate
 
 from ._helpers import CONFIGS, linear_shapes, random_lora, save_lora, subset, write_checkpoint
 
@@ -47,7 +47,8 @@ def test_namings_route_to_our_modules(tmp_path, prefix, module, ours):
 def test_kohya_down_up_names_with_a_unit_alpha(tmp_path):
     out, inp = SHAPES[Q0]
     tensors = {f"diffusion_model.{Q0}.lora_down.weight": torch.ones(2, inp),
-               f"diffusion_model.{Q0}.lora_up.weight": torch.ones(out, 2), f"diffusion_model.{Q0}.alpha": torch.tensor(2.0)}
+               f"diffusion_model.{Q0}.lora_up.weight": torch.ones(out, 2),
+               f"diffusion_model.{Q0}.alpha": torch.tensor(2.0)}
     lora = LoraFile.open(save_lora(tmp_path / "k.safetensors", tensors)).load()
     a, b = lora.factors[Q0]
     assert a.shape == (2, inp) and b.shape == (out, 2)
@@ -144,12 +145,25 @@ def test_a_lora_for_another_model_is_refused_before_any_weight_changes(model, tm
     assert "'diffusion_model.transformer_blocks.7.attn1.to_q.lora_A.weight' matches no module" in message
     # a name under the official prefix that is no module at all
     odd = {**random_lora(subset(SHAPES, "attn1"), 2, 0), **random_lora({"nonsense": (4, 4)}, 2, 1)}
-    assert "'diffusion_model.nonsense.lora_A.weight' matches no module" in _use(model, save_lora(tmp_path / "o.safetensors", odd))
+    message = _use(model, save_lora(tmp_path / "o.safetensors", odd))
+    assert "'diffusion_model.nonsense.lora_A.weight' matches no module" in message
 
 
 def test_fp8_layers_refuse_loras(tmp_path):
     path = write_checkpoint(tmp_path / "m.safetensors", CONFIGS["19b"], seed=1)
     model = Checkpoint.open(path).load("transformer", dtype=torch.float32)
-    prepare_for_speed_(model, SpeedOptions(fp8=True))
+    accelerate(model, SpeedOptions(fp8=True))
     lora = save_lora(tmp_path / "ff.safetensors", random_lora(subset(SHAPES, "transformer_blocks.0.ff."), 2, 0))
     assert "is FP8-quantised; LoRAs are fused before FP8 quantisation" in _use(model, lora)
+
+
+def test_modules_sharing_a_weight_are_refused(tmp_path):
+    """Acceleration's packed q|k|v is a module whose weight holds to_q's: a LoRA naming both would add twice."""
+    path = write_checkpoint(tmp_path / "m.safetensors", CONFIGS["19b"], seed=1)
+    model = Checkpoint.open(path).load("transformer", dtype=torch.float32)
+    accelerate(model, SpeedOptions())
+    packed = "transformer_blocks.0.attn1.packed"
+    both = save_lora(tmp_path / "both.safetensors", random_lora({Q0: SHAPES[Q0], packed: (3 * 16, 16)}, 2, 0))
+    assert f"{packed} shares its weight with {Q0}" in _use(model, both)
+    alone = save_lora(tmp_path / "q.safetensors", random_lora({Q0: SHAPES[Q0]}, 2, 0))
+    LoraFuser(model).use([WeightedLora(LoraFile.open(alone).load(), 1.0)])  # the checkpoint's module alone is fine

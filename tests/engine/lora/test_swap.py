@@ -9,7 +9,7 @@ import torch
 from ltxflow.engine.checkpoint import Checkpoint
 from ltxflow.engine.lora import LoraFile, LoraFuser, WeightedLora
 from ltxflow.engine.transformer import Perturbation
-from ltxflow.engine.transformer.speed import SpeedOptions, prepare_for_speed_
+from ltxflow.engine.accel import SpeedOptions, accelerate
 
 from ._helpers import CONFIGS, linear_shapes, random_lora, save_lora, subset, write_checkpoint
 
@@ -45,7 +45,7 @@ def files(tmp_path_factory):
 
 def forward(tref, model):
     """Both modalities' velocities for one fixed case (fp32)."""
-    case = tref.make_case(CONFIG, seed=8, batch=2)
+    case = tref.make_case(CONFIG, seed=8, batch=2, dtype=torch.float32)  # the CPU engine runs fp32
     with torch.inference_mode():  # as the engine runs it
         return model(case.video, case.audio, [Perturbation(), Perturbation.stg([1], [1])])
 
@@ -55,7 +55,7 @@ def fresh(tref, checkpoint, paths, task, speed: SpeedOptions | None = None):
     model = Checkpoint.open(checkpoint).load("transformer", dtype=torch.float32)
     LoraFuser(model).use([WeightedLora(LoraFile.open(paths[n]).load(), s) for n, s in task])
     if speed is not None:
-        prepare_for_speed_(model, speed, device="cpu")
+        accelerate(model, speed, device="cpu")
     return forward(tref, model)
 
 
@@ -69,10 +69,9 @@ def test_ten_tasks_on_one_resident_model_equal_fresh_loads(tref, files, tmp_path
     resident = Checkpoint.open(copy).load("transformer", dtype=torch.float32)
     copy.unlink()
     clean = {k: v.clone() for k, v in resident.state_dict().items()}
-    if speed is not None:
-        prepare_for_speed_(resident, speed, device="cpu")
+    acceleration = accelerate(resident, speed, device="cpu") if speed is not None else None
     plain_out = forward(tref, resident)  # offloaded: leaves block 0 prefetched with the clean weights
-    fuser = LoraFuser(resident)
+    fuser = LoraFuser(resident, acceleration.offloader if acceleration is not None else None)
     for task in TASKS:
         fuser.use([WeightedLora(loaded[n], s) for n, s in task])
         got = forward(tref, resident)
@@ -84,7 +83,8 @@ def test_ten_tasks_on_one_resident_model_equal_fresh_loads(tref, files, tmp_path
         if all(s == 0.0 for _, s in task):
             assert all(torch.equal(g, p) for g, p in zip(got, plain_out))
     fuser.restore()
-    assert all(torch.equal(v, clean[k]) for k, v in resident.state_dict().items())  # bit for bit
+    now = resident.state_dict()  # (packed projections add keys: views of the checkpoint's, compared through those)
+    assert all(torch.equal(now[k], v) for k, v in clean.items())  # bit for bit
     assert all(torch.equal(g, p) for g, p in zip(forward(tref, resident), plain_out))
     touched = {m for lora in loaded.values() for m in lora.factors}
     assert set(fuser.clean) == touched  # one host copy of just the touched weights
@@ -96,12 +96,12 @@ def test_packed_projections_see_the_fused_weights(files):
     """Fusing writes in place, so a packed q|k|v (one GEMM over shared storage) holds the fused rows."""
     checkpoint, paths = files
     model = Checkpoint.open(checkpoint).load("transformer", dtype=torch.float32)
-    prepare_for_speed_(model, SpeedOptions(), device="cpu")
+    accelerate(model, SpeedOptions(), device="cpu")
     LoraFuser(model).use([WeightedLora(LoraFile.open(paths["style"]).load(), 1.0)])
     attn = model.transformer_blocks[0].attn1
-    kind, packed = attn.packed
+    packed = attn.packed
     inner = attn.heads * attn.head_dim
-    assert kind == "qkv" and torch.equal(packed.weight[:inner], attn.to_q.weight)
+    assert attn.packed_kind == "qkv" and torch.equal(packed.weight[:inner], attn.to_q.weight)
     reference = Checkpoint.open(checkpoint).load("transformer", dtype=torch.float32)
     assert not torch.equal(packed.weight[:inner], reference.transformer_blocks[0].attn1.to_q.weight)
 

@@ -41,6 +41,7 @@ from ltxflow.campaign_types import (
     positive,
 )
 from ltxflow.errors import CampaignError
+from ltxflow.loras import LoraEntry, check_lora_stages
 from ltxflow.tasks import Guidance
 
 __all__ = ["CAMPAIGN_FILE", "ID_PATTERN", "Campaign", "CostEstimate", "Generation", "campaign_file", "load_campaign"]
@@ -195,6 +196,8 @@ class Campaign(Table):
     guidance: GuidanceTables = key(GuidanceTables(), "guidance scales per modality")
     audio: Audio = key(Audio(), "the clip's sound")
     conditioning: Conditioning = key(Conditioning(), "campaign-wide files; a row's own column wins")
+    lora: tuple[LoraEntry, ...] = key((), "LoRAs fused for every variant; a row's lora / lora_strength columns "
+                                      "add or override them")  # fmt: skip
     estimate: CostEstimate = key(CostEstimate(), "what plan and budgets assume before anything ran")
     export: ExportTables = Field(default_factory=lambda: MappingProxyType({}), examples=["loudness_lufs = -16.0"],
                                  description="override fields of a platform's preset for this campaign")  # fmt: skip
@@ -218,6 +221,7 @@ class Campaign(Table):
         for platform in self.export:
             if platform not in self.platforms:
                 raise bad_at(f"export.{platform}", f"not one of this campaign's platforms ({', '.join(self.platforms)})")
+        check_lora_stages(self.lora, self.generation.pipeline, self.generation.checkpoint)
         return self
 
     def model_post_init(self, context: Any) -> None:

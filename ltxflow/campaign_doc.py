@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -40,7 +40,8 @@ def keys_markdown() -> str:
                 lines.append(_line(f"[{name}.{sub}]", None, sub_field.description))
                 lines += _fields(_table_model(sub_field), defaults)  # type: ignore[arg-type]
             continue
-        lines.append(_line(f"[{name}]", None, field.description))
+        array = get_origin(field.annotation) is tuple  # an array of tables: [[lora]]
+        lines.append(_line(f"[[{name}]]" if array else f"[{name}]", None, field.description))
         lines += _fields(model, None)
     lines += ["```", END]
     return "\n".join(lines) + "\n"

@@ -203,6 +203,8 @@ def _aliases(model: type[BaseModel]) -> list[str]:
 def _table_at(model: type[BaseModel], loc: tuple[str, ...]) -> type[BaseModel]:
     """The model of the (nested) table at `loc`."""
     for part in loc:
+        if part.isdigit():  # an entry of an array of tables ([[lora]])
+            continue
         field = next(f for name, f in model.model_fields.items() if (f.alias or name) == part)
         model = table_model(field.annotation)
     return model

@@ -43,12 +43,14 @@ def file_problem(path: Path) -> str | None:
 def task_input_problems(task: Task) -> list[str]:
     """One line per unusable conditioning file of `task`: "variant <id>: <role> <path>: <problem>"."""
     problems = []
-    for cond in task.conditioning:
-        problem = file_problem(Path(cond.path))
-        if problem is None and cond.sha256 == MISSING:
+    files = [(c.role, c.path, c.sha256) for c in task.conditioning]
+    files += [("distilled_lora" if lora.stage == "refine" else "lora", lora.path, lora.sha256) for lora in task.loras]
+    for role, path, sha256 in files:
+        problem = file_problem(Path(path))
+        if problem is None and sha256 == MISSING:
             problem = "could not be read when the campaign was planned"
         if problem is not None:
-            problems.append(f"variant {task.variant_id}: {cond.role} {cond.path}: {problem}")
+            problems.append(f"variant {task.variant_id}: {role} {path}: {problem}")
     return problems
 
 

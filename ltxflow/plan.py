@@ -14,7 +14,8 @@ from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
-from ltxflow.tasks import Conditioning, Task, fps_text
+from ltxflow.loras import merged
+from ltxflow.tasks import Conditioning, LoraRef, Task, fps_text
 from ltxflow.variants import Variant, load_variants
 
 if TYPE_CHECKING:
@@ -118,7 +119,12 @@ def _task(
             hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
         role_strength = {"image": strength, "end_image": campaign.end_image_strength}.get(role, 1.0)
         conditioning.append(Conditioning(role, str(path), hashes[path], role_strength))
-    return replace(task, conditioning=tuple(conditioning))
+    loras = []
+    for path, lora_strength, stage in merged(campaign.lora, variant.loras):
+        if path not in hashes:
+            hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
+        loras.append(LoraRef(str(path), hashes[path], lora_strength, stage))  # type: ignore[arg-type]
+    return replace(task, conditioning=tuple(conditioning), loras=tuple(loras))
 
 
 def _checkpoint_id(checkpoint: str) -> str:

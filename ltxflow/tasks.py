@@ -42,6 +42,16 @@ class Conditioning:
 
 
 @dataclass(frozen=True)
+class LoraRef:
+    """One LoRA a task fuses into the transformer; the id uses its content hash and strength, never its path."""
+
+    path: str  # where it was read (absolute); excluded from the task id
+    sha256: str  # hex digest of the file's bytes
+    strength: float = 1.0  # W += strength * B @ A
+    stage: Literal["all", "refine"] = "all"  # "refine": the two-stage refinement only (the distilled LoRA)
+
+
+@dataclass(frozen=True)
 class Task:
     """Everything that determines one generation and its deliverables; `id` hashes it all but paths."""
 
@@ -65,6 +75,7 @@ class Task:
     conditioning: tuple[Conditioning, ...] = ()
     platforms: tuple[str, ...] = ()  # export presets this task is delivered to
     export_settings: str = "{}"  # canonical JSON of the campaign's overrides for those presets
+    loras: tuple[LoraRef, ...] = ()  # in fusing order
 
     @property
     def frame_rate(self) -> Fraction:
@@ -99,6 +110,10 @@ class Task:
         record.pop("checkpoint")
         for cond in record["conditioning"]:  # type: ignore[union-attr]
             cond.pop("path")
+        for lora in record["loras"]:  # type: ignore[union-attr]
+            lora.pop("path")
+        if not record["loras"]:
+            del record["loras"]  # tasks without LoRAs keep the ids they had before LoRAs existed
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 

@@ -13,11 +13,13 @@ import pandas as pd
 
 from ltxflow.campaign import ID_PATTERN, Campaign
 from ltxflow.errors import VariantsError
+from ltxflow.loras import COLUMNS as LORA_COLUMNS
+from ltxflow.loras import RowLora, row_loras
 from ltxflow.tasks import safe_name
 
 ID_COLUMN = "variant_id"
 FILE_COLUMNS = ("image", "end_image", "brand_audio", "source_video")  # paths, resolved against the campaign folder
-RESERVED = (ID_COLUMN, *FILE_COLUMNS, "image_strength", "platforms")
+RESERVED = (ID_COLUMN, *FILE_COLUMNS, "image_strength", "platforms", *LORA_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Variant:
     files: Mapping[str, Path]  # role -> absolute path from the FILE_COLUMNS that are set (checked when planned)
     image_strength: float | None  # the row's own image strength, or None for the campaign's
     platforms: tuple[str, ...] | None  # the row's own platforms, or None for the campaign's
+    loras: tuple[RowLora, ...] = ()  # the row's own LoRAs (files checked when the task runs)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -111,7 +114,8 @@ def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) ->
         extra = [p for p in platforms if p not in campaign.platforms]
         if extra:
             raise VariantsError(f"{where}: platforms: {extra[0]!r} is not a campaign platform ({', '.join(campaign.platforms)})")
-    return Variant(variant_id, f"row {number}", dict(record), files, strength, platforms)
+    loras = row_loras(campaign.folder, where, record)
+    return Variant(variant_id, f"row {number}", dict(record), files, strength, platforms, loras)
 
 
 def _check_unique(path: Path, ids: list[tuple[str, str]]) -> None:
@@ -152,6 +156,6 @@ def _cartesian(campaign: Campaign, rows: list[Variant]) -> list[Variant]:
         variant_id = "-".join(v.variant_id for v in combo)[:64]
         values[ID_COLUMN] = variant_id
         row = "rows " + "+".join(v.row.removeprefix("row ") for v in combo)
-        out.append(Variant(variant_id, row, values, base.files, base.image_strength, base.platforms))
+        out.append(Variant(variant_id, row, values, base.files, base.image_strength, base.platforms, base.loras))
     _check_unique(campaign.variants, [(v.variant_id, v.row) for v in out])
     return out

@@ -25,7 +25,7 @@ def test_every_key_of_every_table_is_documented_with_a_comment():
     keys = re.findall(r"^(\w+) = .*  # \S", block, flags=re.MULTILINE)
     tables = re.findall(r"^\[([\w.]+)\] +# \S", block, flags=re.MULTILINE)
     top = [f.alias or n for n, f in Campaign.model_fields.items() if n not in ("expand", "generation", "guidance",
-           "audio", "conditioning", "estimate", "export")]  # fmt: skip
+           "audio", "conditioning", "lora", "estimate", "export")]  # fmt: skip
     assert keys[: len(top)] == top
     assert tables == ["expand", "generation", "guidance.video", "guidance.audio", "audio", "conditioning", "estimate",
                       "export.reels"]  # fmt: skip
@@ -35,7 +35,7 @@ def test_every_key_of_every_table_is_documented_with_a_comment():
 def test_the_documented_example_is_itself_a_valid_campaign(tmp_path):
     folder = tmp_path / "campaigns" / "coffee-spring"
     for name in ("hooks.csv", "assets/sonic_logo.wav", "assets/product.png", "assets/packshot.png", "clip.mp4",
-                 "../../templates/coffee_hook.j2"):  # fmt: skip
+                 "../../templates/coffee_hook.j2", "loras/brand.safetensors"):  # fmt: skip
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("x")
     (folder / "campaign.toml").write_text(_block())
@@ -43,3 +43,4 @@ def test_the_documented_example_is_itself_a_valid_campaign(tmp_path):
     assert (campaign.name, campaign.seeds, campaign.expand_columns) == ("coffee-spring", (11, 12), ("hook", "music"))
     assert campaign.audio_guidance.cfg == 7.0 and campaign.video_guidance.cfg == 3.0  # shown: each table's defaults
     assert dict(campaign.export["reels"]) == {"loudness_lufs": -16.0}
+    assert [(e.path.name, e.strength, e.stage) for e in campaign.lora] == [("brand.safetensors", 0.8, "all")]

@@ -9,6 +9,7 @@ import torch
 
 from ltxflow.clip import Clip
 from ltxflow.default_plugins.ltx2 import ENGINE_NAME
+from ltxflow.default_plugins.ltx2.loras import LoraCache
 from ltxflow.default_plugins.ltx2.request import TaskMedia, read_media, task_request, with_delivered_media
 from ltxflow.default_plugins.ltx2.settings import (
     DIT_ENV,
@@ -50,12 +51,13 @@ class LTX2Engine:
         speed = dit_speed(os.environ.get(DIT_ENV, ""), self.device)
         self.models: ModelSet | None = load_models(checkpoint, self.device, self.dtype, text, upsampler, speed)
         self.checkpoint = checkpoint
+        self.loras = LoraCache()  # the tasks' LoRA files, read once (the model set keeps the clean weights)
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
 
     def request(self, task: Task, media: TaskMedia = TaskMedia()) -> GenerationRequest:
         """The task's generation settings (and its decoded conditioning) as an engine request."""
         assert self.models is not None
-        return task_request(task, media, self.models.transformer.config.num_layers)
+        return task_request(task, media, self.models.transformer.config.num_layers, self.loras.for_task(task))
 
     def generate(self, task: Task, progress: Progress | None = None) -> Clip:
         """Generate the task's clip, calling `progress(done, total)` after every denoising step."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ltxflow.clip import Clip
+from ltxflow.default_plugins.ltx2.loras import TaskLoras
 from ltxflow.default_plugins.ltx2.settings import EngineError
 from ltxflow.engine import (
     NO_GUIDANCE,
@@ -99,8 +100,9 @@ def guidance_params(guidance: Guidance, blocks: int, where: str) -> GuidancePara
     return GuidanceParams(guidance.cfg, guidance.stg, guidance.rescale, guidance.modality, guidance.stg_blocks)
 
 
-def task_request(task: Task, media: TaskMedia, blocks: int) -> GenerationRequest:
-    """The task's generation settings and decoded media as an engine request (`blocks`: the DiT's depth)."""
+def task_request(task: Task, media: TaskMedia, blocks: int, loras: TaskLoras = TaskLoras()) -> GenerationRequest:
+    """The task's generation settings, decoded media and loaded LoRAs as an engine request (`blocks`: the DiT's
+    depth)."""
     return GenerationRequest(
         prompt=task.prompt,
         negative_prompt=task.negative_prompt,
@@ -119,6 +121,8 @@ def task_request(task: Task, media: TaskMedia, blocks: int) -> GenerationRequest
         images=media.images,
         source_video=media.source_video,
         reference_audio=media.reference_audio,
+        loras=loras.first,
+        stage2_loras=loras.refine,
     )
 
 

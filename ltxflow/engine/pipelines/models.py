@@ -22,6 +22,7 @@ from ltxflow.engine.checkpoint import (
     VOCODER,
     Checkpoint,
 )
+from ltxflow.engine.lora import LoraFuser
 from ltxflow.engine.pipelines.request import PipelineError
 from ltxflow.engine.text.encoders import CachedTextEncoder, GemmaTextEncoder, PrecomputedTextEncoder, TextEncoder
 from ltxflow.engine.text.encoders import TinyTextEncoder
@@ -55,6 +56,10 @@ class ModelSet:
     acceleration: Acceleration | None = None  # what `accelerate` set up for the transformer (caches, offloader)
     _video_encoder: VideoEncoder | None = field(default=None, repr=False)
     _audio_encoder: AudioEncoder | None = field(default=None, repr=False)
+    loras: LoraFuser = field(init=False, repr=False)  # the LoRA set fused into the transformer now (clean weights kept)
+
+    def __post_init__(self) -> None:
+        self.loras = LoraFuser(self.transformer, self.acceleration.offloader if self.acceleration is not None else None)
 
     @property
     def audio_channels(self) -> int:
@@ -95,7 +100,7 @@ class ModelSet:
         if self.acceleration is not None:
             self.acceleration.close()
         for name in ("transformer", "text", "video_decoder", "audio_decoder", "vocoder", "upsampler", "acceleration",
-                     "_video_encoder", "_audio_encoder"):
+                     "_video_encoder", "_audio_encoder", "loras"):
             setattr(self, name, None)
         free_memory(self.device)
 

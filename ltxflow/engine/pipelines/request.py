@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Literal
 
 from ltxflow.engine.conditioning import AudioCondition, ImageCondition, VideoCondition
+from ltxflow.engine.lora import WeightedLora
 from ltxflow.engine.pipelines.denoiser import Contexts
 from ltxflow.engine.sampling import NO_GUIDANCE, GuidanceParams
 from ltxflow.engine.video_vae import TilingConfig
@@ -48,6 +49,9 @@ class GenerationRequest:
     images: tuple[ImageCondition, ...] = ()  # stills pinned at pixel frames (first frame, end frame, ...)
     source_video: VideoCondition | None = None  # frames that pin every video token (audio for a given video)
     reference_audio: AudioCondition | None = None  # a waveform that pins every audio token
+    loras: tuple[WeightedLora, ...] = ()  # fused for the (first) stage, in this order
+    stage2_loras: tuple[WeightedLora, ...] | None = None  # the refinement's whole set (two-stage: + the distilled
+    # LoRA); None = the first stage's
 
     def __post_init__(self) -> None:
         if self.pipeline not in PIPELINE_KINDS:

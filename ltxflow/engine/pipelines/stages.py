@@ -125,6 +125,7 @@ def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts, cal
            items: StageItems = StageItems()) -> Latents:  # fmt: skip
     """Run the request's pipeline kind and return the final full-size token states."""
     generator = torch.Generator(device=models.device).manual_seed(request.seed)
+    models.loras.use(request.loras)
     if request.pipeline == "one-stage":
         v_shape, a_shape = shapes_for(request, models)
         video = video_state(v_shape, request.fps, models, items.video)
@@ -151,6 +152,7 @@ def sample(models: ModelSet, request: GenerationRequest, contexts: Contexts, cal
     free_memory(models.device)
 
     # stage 2 at full size: both modalities re-noised to the first stage-2 sigma and refined without guidance
+    models.loras.use(request.loras if request.stage2_loras is None else request.stage2_loras)
     full_v, _ = shapes_for(request, models)
     video = video_state(full_v, request.fps, models, items.video, latent=up)
     audio = audio_state(a_shape, request.fps, models, items.audio, latent=stage1_audio) if a_shape else None

@@ -25,6 +25,7 @@ import numpy as np
 
 from ltxflow.clip import Clip
 from ltxflow.engines import Engine, Progress
+from ltxflow.export.audio import fit_length, resample
 from ltxflow.media.audio import read_audio
 from ltxflow.tasks import BrandFit, Task
 
@@ -138,8 +139,6 @@ def generate_clip(engine: Engine, task: Task, progress: Progress | None = None) 
     clip = engine.generate(task, progress)
     bed = None
     if clip.audio is not None and clip.sample_rate is not None:
-        from ltxflow.export.audio import fit_length, resample
-
         bed = fit_length(resample(clip.audio, clip.sample_rate, RATE, 2), samples)  # (2, samples)
     return Clip(clip.frames, clip.fps, mix(bed, track, mask, task.brand_fit.ambience_db), RATE)
 

@@ -126,3 +126,12 @@ def test_the_defaults_are_read_without_importing_torch(tmp_path):
             "None); print(ref.steps, facts.version, 'torch' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["30", "2.3.0", "False"]
+
+
+def test_a_frame_rate_the_model_was_not_trained_at_warns(make_campaign, toml, fake_presets):
+    from ltxflow.plan import plan_campaign
+
+    for fps, warned in (("60", True), ("50", False), ('"30000/1001"', False), ("24", False), ("20", True)):
+        folder = make_campaign(toml(generation=f"fps = {fps}").replace('engine = "fake"', 'engine = "ltx2"'))
+        warnings = [w for w in plan_campaign(folder).warnings if w.startswith("fps ")]
+        assert bool(warnings) == warned, (fps, warnings)

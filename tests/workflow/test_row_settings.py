@@ -83,3 +83,11 @@ def test_row_steps_on_the_distilled_pipeline_are_noted_not_silently_dropped(make
     assert {t.steps for t in plan.tasks} == {8}
     assert any(w.endswith("(variant_id=alpha): steps, video_cfg: not used by the distilled pipeline (fixed steps, "
                           "no guidance)") for w in plan.warnings), plan.warnings  # fmt: skip
+
+
+def test_a_brand_audio_offset_past_the_clips_end_names_the_row(make_campaign, toml):
+    folder = make_campaign(toml(extra='[audio]\noffset = 0.5'),
+                           csv=f"{HEADER},brand_audio\nalpha,m,s,x,y,j.wav\nbeta,m,s,x,y,\n")  # 9 frames: 0.375 s
+    with pytest.raises(VariantsError, match=r"row 2 \(variant_id=alpha\): \[audio\] offset 0.5 s starts after the "
+                                            r"clip's end \(0.38 s\)"):  # fmt: skip
+        build_tasks(load_campaign(folder))

@@ -19,10 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from ltxflow.campaign_types import (
     AUDIO_MODE,
+    COVER_RULE,
     DTYPE,
     EXPAND_MODE,
+    FIT,
     ID_PATTERN,
     PIPELINE,
+    Bool,
     CampaignName,
     Checkpoint,
     ExportTables,
@@ -32,25 +35,27 @@ from ltxflow.campaign_types import (
     Integers,
     Names,
     Number,
+    Offset,
     OptionalFile,
     OptionalText,
+    Seconds,
     Text,
     Unit,
     bad_at,
     error_line,
+    frames_problem,
     positive,
+    steps_problem,
 )
 from ltxflow.errors import CampaignError
 from ltxflow.loras import LoraEntry, check_lora_stages
-from ltxflow.tasks import Guidance
+from ltxflow.model_defaults import LTX2, LTX23, describe_guidance
+from ltxflow.tasks import BrandFit, Cover, Guidance
 
 __all__ = ["CAMPAIGN_FILE", "ID_PATTERN", "Campaign", "CostEstimate", "Generation", "campaign_file", "load_campaign"]
 
 CAMPAIGN_FILE = "campaign.toml"
 
-# LTX-2 pipeline defaults (per modality): cfg, stg, rescale, modality scale.
-VIDEO_GUIDANCE = Guidance(cfg=3.0, stg=1.0, rescale=0.7, modality=3.0, stg_blocks=(29,))
-AUDIO_GUIDANCE = Guidance(cfg=7.0, stg=1.0, rescale=0.7, modality=3.0, stg_blocks=(29,))
 
 
 def key(default: Any, description: str, example: str | None = None, **kwargs: Any) -> Any:
@@ -84,39 +89,47 @@ class Expand(Table):
 
 
 class Generation(Table):
-    """What the engine is asked to make."""
+    """What the engine is asked to make; keys left out take the checkpoint's reference values."""
 
     engine: Text = key("ltx2", "a registered engine", '"ltx2"')
     checkpoint: Checkpoint = key("tiny", "a built-in name or a path to a .safetensors file", '"tiny"')
-    width: Integer = key(768, 'px, multiple of 32 (of 64 for pipeline = "two-stage")', "768")
+    width: Integer = key(768, "px, multiple of 32 (of 64 for the two-stage pipelines): with height, the pixel "
+                         "budget of every aspect group's master", "768")  # fmt: skip
     height: Integer = key(512, "px, same rule", "512")
+    pin_size: Bool = key(False, "true: one width x height master cut to every platform (a loss over 10% warns); "
+                         "false: one master per aspect ratio the platforms need, at this pixel budget", "false")  # fmt: skip
     num_frames: Integer = key(121, "8k+1", "121", alias="frames")
-    fps: Fps = key(Fraction(24), 'integer, float, or "30000/1001"', "24")
-    steps: Integer = key(40, "denoising steps, >= 1", "40")
-    pipeline: PIPELINE = key("one-stage", '"one-stage" | "two-stage" | "distilled"', '"one-stage"')
+    fps: Fps | None = key(None, 'integer, float, or "30000/1001"; default: the checkpoint\'s (24)', "24")
+    steps: Integer | None = key(None, f"denoising steps, >= 1; default: the checkpoint's (LTX-2 {LTX2.steps}, "
+                                f"LTX-2.3 {LTX23.steps}, distilled 8)", "40")  # fmt: skip
+    pipeline: PIPELINE | None = key(None, '"one-stage" | "two-stage" | "distilled"; default: "distilled" for a '
+                                    'checkpoint named *distilled*, else "one-stage"', '"one-stage"')  # fmt: skip
     device: Text = key("auto", '"auto" | "cpu" | "cuda" | "cuda:1" (run --device overrides)', '"auto"')
     dtype: DTYPE = key("auto", '"auto" | "float32" | "bfloat16" | "float16"', '"auto"')
 
+    @property
+    def multiple(self) -> int:
+        """The side multiple the named pipeline needs (the two-stage kinds render at half size, then upsample x2)."""
+        return 64 if self.pipeline in ("two-stage", "distilled") else 32
+
     @model_validator(mode="after")
     def _engine_can_make_it(self) -> Generation:
-        multiple = 64 if self.pipeline == "two-stage" else 32  # two-stage renders at half size, then upsamples x2
+        multiple = self.multiple
         for name in ("width", "height"):
             value = getattr(self, name)
             if value <= 0 or value % multiple:
                 nearest = max(multiple, round(value / multiple) * multiple)
-                why = f"a multiple of {multiple}" + (" for the two-stage pipeline" if multiple == 64 else "")
+                why = f"a multiple of {multiple}" + (f" for the {self.pipeline} pipeline" if multiple == 64 else "")
                 raise bad_at(name, f"{value} is not {why}; nearest valid: {nearest}")
-        frames = self.num_frames
-        if frames <= 0 or (frames - 1) % 8:
-            lower = max(1, (frames - 1) // 8 * 8 + 1)
-            raise bad_at("frames", f"{frames} is not 8k+1; nearest valid: {lower} or {lower + 8}")
-        if self.steps < 1:
-            raise bad_at("steps", f"must be >= 1, got {self.steps}")
+        if problem := frames_problem(self.num_frames):
+            raise bad_at("frames", problem)
+        if self.steps is not None and (problem := steps_problem(self.steps)):
+            raise bad_at("steps", problem)
         return self
 
 
 class GuidanceTable(Table):
-    """One modality's guidance scales; a key left out keeps the default (`GuidanceTables.DEFAULTS`)."""
+    """One modality's guidance scales; a key left out keeps the checkpoint's reference value."""
 
     cfg: Number | None = key(None, "classifier-free guidance scale; 1 = off")
     stg: Number | None = key(None, "spatio-temporal guidance scale; 0 = off")
@@ -135,24 +148,36 @@ class GuidanceTable(Table):
         return replace(default, **{name: value for name, value in self if value is not None})
 
 
-def _describe(g: Guidance) -> str:
-    return f"cfg {g.cfg:g}, stg {g.stg:g}, rescale {g.rescale:g}, modality {g.modality:g}, stg_blocks {list(g.stg_blocks)}"
-
-
 class GuidanceTables(Table):
-    """Guidance per modality."""
+    """Guidance per modality; `DEFAULTS` are LTX-2's, shown in the docs (LTX-2.3 skips block 28 instead)."""
 
-    DEFAULTS: ClassVar[Mapping[str, Guidance]] = MappingProxyType({"video": VIDEO_GUIDANCE, "audio": AUDIO_GUIDANCE})
-    video: GuidanceTable = key(GuidanceTable(), f"defaults (LTX-2's): {_describe(VIDEO_GUIDANCE)}")
-    audio: GuidanceTable = key(GuidanceTable(), f"defaults: {_describe(AUDIO_GUIDANCE)}")
+    DEFAULTS: ClassVar[Mapping[str, Guidance]] = MappingProxyType({"video": LTX2.video_guidance,
+                                                                   "audio": LTX2.audio_guidance})  # fmt: skip
+    video: GuidanceTable = key(GuidanceTable(), f"default: the checkpoint's; LTX-2: {describe_guidance(LTX2.video_guidance)}"
+                               f" (LTX-2.3: stg_blocks {list(LTX23.video_guidance.stg_blocks)}; distilled: off)")  # fmt: skip
+    audio: GuidanceTable = key(GuidanceTable(), f"default: the checkpoint's; LTX-2: {describe_guidance(LTX2.audio_guidance)}")
 
 
 class Audio(Table):
-    """Where the clip's sound comes from."""
+    """Where the clip's sound comes from, and how brand audio is fitted to the clip."""
 
     mode: AUDIO_MODE = key("text", '"text" | "reference" (brand audio drives the sound) | "video-to-audio" | "silent"',
                            '"text"')  # fmt: skip
-    brand_audio: OptionalFile = key(None, 'for "reference"; a row\'s brand_audio column wins', '"assets/sonic_logo.wav"')
+    brand_audio: OptionalFile = key(None, 'for "reference" tasks; a row\'s brand_audio column wins and is used in '
+                                    'any mode (over the generated sound)', '"assets/sonic_logo.wav"')  # fmt: skip
+    fit: FIT = key("pad", '"pad": placed once at `offset`, the rest silent (or the generated sound); "loop"; '
+                   '"stretch-to-clip" (pitch kept)', '"pad"')  # fmt: skip
+    offset: Offset = key(0.0, 's from the clip\'s start where the brand audio begins, or "end" (it ends with the clip)',
+                         "0.0")  # fmt: skip
+    fade_in: Seconds = key(0.002, "s, ramp at the brand audio's start (against clicks)", "0.002")
+    fade_out: Seconds = key(0.002, "s, ramp at its end (a clip ending mid-audio fades over >= 0.25 s)", "0.002")
+    ambience_db: Number = key(-12.0, "dB of the generated sound under the brand audio (text / video-to-audio "
+                              "tasks with brand audio); full level elsewhere", "-12.0")  # fmt: skip
+
+    @property
+    def brand_fit(self) -> BrandFit:
+        """The placement settings as a task records them."""
+        return BrandFit(self.fit, self.offset, self.fade_in, self.fade_out, self.ambience_db)
 
 
 class Conditioning(Table):
@@ -163,6 +188,19 @@ class Conditioning(Table):
     end_image: OptionalFile = key(None, "a keyframe at the last frame: the clip ends on it", '"assets/packshot.png"')
     end_image_strength: Unit = key(1.0, "0..1", "1.0")
     source_video: OptionalFile = key(None, 'for "video-to-audio" (which takes no image or end_image)', '"clip.mp4"')
+
+
+class CoverTable(Table):
+    """Which frame becomes each deliverable's cover (a row's cover_at column wins)."""
+
+    rule: COVER_RULE = key("sharpest", '"sharpest" (the sharpest frame of the first `seconds`) | "middle" | "at"',
+                           '"sharpest"')  # fmt: skip
+    seconds: Seconds = key(1.0, 's: the window "sharpest" searches, or the time "at" takes', "1.0")
+
+    @property
+    def cover(self) -> Cover:
+        """The rule as a task records it."""
+        return Cover(self.rule, self.seconds)
 
 
 class CostEstimate(Table):
@@ -191,6 +229,8 @@ class Campaign(Table):
     platforms: Names = key(..., "required, registered export presets (`ltxflow plugins`)", '["reels", "shorts", "tiktok"]')
     seeds: Integers = key((0,), "default [0]; every variant is generated once per seed", "[11, 12]")
     budget: Number | None = key(None, "optional, USD for the whole campaign (plan warns, run stops)", "20.0")
+    allow_spec_failures: Bool = key(False, "true: validate and run exit 0 when a deliverable fails its platform's "
+                                    "spec (still reported and recorded)", "false")  # fmt: skip
     expand: Expand = key(Expand(), "optional; how rows become variants")
     generation: Generation = key(Generation(), "what the engine makes")
     guidance: GuidanceTables = key(GuidanceTables(), "guidance scales per modality")
@@ -198,6 +238,7 @@ class Campaign(Table):
     conditioning: Conditioning = key(Conditioning(), "campaign-wide files; a row's own column wins")
     lora: tuple[LoraEntry, ...] = key((), "LoRAs fused for every variant; a row's lora / lora_strength columns "
                                       "add or override them")  # fmt: skip
+    cover: CoverTable = key(CoverTable(), "optional; how covers are chosen")
     estimate: CostEstimate = key(CostEstimate(), "what plan and budgets assume before anything ran")
     export: ExportTables = Field(default_factory=lambda: MappingProxyType({}), examples=["loudness_lufs = -16.0"],
                                  description="override fields of a platform's preset for this campaign")  # fmt: skip
@@ -237,9 +278,8 @@ class Campaign(Table):
         """The folder relative paths resolve against."""
         return self._path.parent
 
-    # Flat names the rest of ltxflow reads (the TOML tables above are the schema).
-    video_guidance = property(lambda self: self.guidance.video.over(GuidanceTables.DEFAULTS["video"]), doc="Video.")
-    audio_guidance = property(lambda self: self.guidance.audio.over(GuidanceTables.DEFAULTS["audio"]), doc="Audio.")
+    # Flat names the rest of ltxflow reads (the TOML tables above are the schema; generation defaults that depend
+    # on the checkpoint are resolved by ltxflow.model_defaults.effective_settings).
     audio_mode = property(lambda self: self.audio.mode, doc="text, reference, video-to-audio or silent.")
     brand_audio = property(lambda self: self.audio.brand_audio, doc="Campaign-wide brand audio file, or None.")
     image = property(lambda self: self.conditioning.image, doc="Campaign-wide first frame (a row's wins).")

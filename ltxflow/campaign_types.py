@@ -21,6 +21,9 @@ from pydantic_core import PydanticCustomError
 
 from ltxflow.tasks import AUDIO_MODES, PIPELINES
 
+BRAND_FITS: tuple[str, ...] = ("pad", "loop", "stretch-to-clip")
+COVER_RULES: tuple[str, ...] = ("sharpest", "middle", "at")
+
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # campaign names and variant ids
 _BAD = "ltxflow_campaign"  # pydantic error type of every failure below
 
@@ -74,6 +77,40 @@ def _unit(value: Any) -> float:
     if not 0.0 <= number <= 1.0:
         raise bad(f"must be in [0, 1], got {number}")
     return number
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad(f"expected true or false, got {value!r}")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    number = _number(value)
+    if number < 0:
+        raise bad(f"must be >= 0 seconds, got {number:g}")
+    return number
+
+
+def _offset(value: Any) -> float | str:
+    if value == "end":
+        return "end"
+    if isinstance(value, str):
+        raise bad(f'expected seconds (a number >= 0) or "end", got {value!r}')
+    return _seconds(value)
+
+
+def frames_problem(frames: int) -> str | None:
+    """Why a frame count cannot be generated (the model makes 8k+1 frames), or None."""
+    if frames <= 0 or (frames - 1) % 8:
+        lower = max(1, (frames - 1) // 8 * 8 + 1)
+        return f"{frames} is not 8k+1; nearest valid: {lower} or {lower + 8}"
+    return None
+
+
+def steps_problem(steps: int) -> str | None:
+    """Why a step count is refused, or None."""
+    return f"must be >= 1, got {steps}" if steps < 1 else None
 
 
 def _integer(value: Any) -> int:
@@ -155,6 +192,9 @@ Unit = Annotated[float, PlainValidator(_unit)]
 Integer = Annotated[int, PlainValidator(_integer)]
 Names = Annotated[tuple[str, ...], PlainValidator(_names)]
 Integers = Annotated[tuple[int, ...], PlainValidator(_integers)]
+Bool = Annotated[bool, PlainValidator(_bool)]
+Seconds = Annotated[float, PlainValidator(_seconds)]
+Offset = Annotated[float | str, PlainValidator(_offset)]
 Fps = Annotated[Fraction, PlainValidator(_fps)]
 File = Annotated[Path, PlainValidator(_file)]
 OptionalFile = Annotated[Path | None, PlainValidator(_file)]
@@ -164,6 +204,8 @@ ExportTables = Annotated[Mapping[str, Mapping[str, Any]], PlainValidator(_export
 PIPELINE = Annotated[Literal["one-stage", "two-stage", "distilled"], PlainValidator(_choice(PIPELINES))]
 AUDIO_MODE = Annotated[Literal["text", "reference", "video-to-audio", "silent"], PlainValidator(_choice(AUDIO_MODES))]
 EXPAND_MODE = Annotated[Literal["rows", "cartesian"], PlainValidator(_choice(("rows", "cartesian")))]
+FIT = Annotated[Literal["pad", "loop", "stretch-to-clip"], PlainValidator(_choice(BRAND_FITS))]
+COVER_RULE = Annotated[Literal["sharpest", "middle", "at"], PlainValidator(_choice(COVER_RULES))]
 DTYPE = Annotated[Literal["auto", "float32", "bfloat16", "float16"],
                   PlainValidator(_choice(("auto", "float32", "bfloat16", "float16")))]  # fmt: skip
 

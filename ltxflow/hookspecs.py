@@ -62,7 +62,8 @@ def register_commands(cli: click.Group) -> None:
 
 @hookspec(firstresult=True)
 def brand_audio(campaign: Campaign, task: Task) -> Path | None:
-    """Return the reference audio file that conditions ``task``, or None. Stops at first non-None result.
+    """Return the brand audio file of a reference-mode ``task`` that names none itself, or None. Stops at first
+    non-None result. (A row's own ``brand_audio`` column needs no hook and is used in any audio mode.)
 
     :param campaign: the campaign the task belongs to.
     :param task: the generation task.

@@ -5,21 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ltxflow.aspect import AspectGroup, aspect_groups, loss_warnings
 from ltxflow.campaign import Campaign, load_campaign
 from ltxflow.conditioning_files import content_hash, task_input_problems
 from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
+from ltxflow.model_defaults import Effective, effective_settings
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
 from ltxflow.loras import merged
-from ltxflow.tasks import Conditioning, LoraRef, Task, fps_text
+from ltxflow.spec_check import Prediction, predict_all
+from ltxflow.tasks import Conditioning, Cover, LoraRef, Task, fps_text
 from ltxflow.variants import Variant, load_variants
 
 if TYPE_CHECKING:
     from ltxflow.ledger.store import Ledger
+
+MODEL_FPS = (Fraction(24000, 1001), Fraction(50))  # frames/s LTX-2 was trained at (24, 25, 30, 48 and 50 inside)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,20 @@ class Plan:
     presets: Mapping[str, Any] = field(default_factory=dict)  # platform -> Preset with overrides applied
     warnings: tuple[str, ...] = ()
     input_problems: tuple[str, ...] = ()  # one line per unusable conditioning file (variant, role, file)
+    groups: tuple[AspectGroup, ...] = ()  # the aspect groups and their masters
+    effective: Effective | None = None  # the generation settings over the checkpoint's reference values
+    predictions: tuple[Prediction, ...] = ()  # what the deliverables will break (failures) or have changed (notes)
+    notes: tuple[str, ...] = ()  # settings the run will not use, etc. (warnings that do not depend on the ledger)
+
+    @property
+    def spec_failures(self) -> tuple[Prediction, ...]:
+        """Predicted deliverables that will fail their platform's spec."""
+        return tuple(p for p in self.predictions if p.failure)
+
+    @property
+    def spec_blocks(self) -> bool:
+        """Whether the predicted spec failures make validate / run exit 1 (the campaign does not allow them)."""
+        return bool(self.spec_failures) and not self.campaign.allow_spec_failures
 
     @property
     def pending_money(self) -> float:
@@ -49,8 +69,19 @@ class Plan:
         return budget is not None and self.spent + self.pending_money > budget + 1e-12
 
 
-def build_tasks(campaign: Campaign) -> list[Task]:
-    """Every task of a campaign: each variant × each seed, prompts rendered, files hashed."""
+def build_tasks(campaign: Campaign, found_presets: Mapping[str, Any] | None = None,
+                effective: Effective | None = None, notes: list[str] | None = None) -> list[Task]:  # fmt: skip
+    """Every task of a campaign: each variant × its seeds × its aspect groups, prompts rendered, files hashed.
+
+    `found_presets` (plan_campaign passes the resolved ones; by default the registered ones as they are, an
+    unregistered name taking the budget as its size) decide the aspect groups; `effective` (default: read from
+    the checkpoint) the generation settings; `notes` collects row settings a pipeline ignores.
+    """
+    if found_presets is None:
+        known = presets()
+        found_presets = {name: known[name].item if name in known else None for name in campaign.platforms}
+    effective = effective_settings(campaign) if effective is None else effective
+    groups = campaign_groups(campaign, found_presets, effective)
     variants = load_variants(campaign)
     filters = {name: reg.item for name, reg in template_filters().items()}
     template = PromptTemplate(campaign.template, filters)
@@ -60,31 +91,53 @@ def build_tasks(campaign: Campaign) -> list[Task]:
         where = f"{campaign.variants.name}: {variant.row} (variant_id={variant.variant_id})"
         context = {**variant.values, "row": dict(variant.values), "brand": campaign.brand, "campaign": campaign.name}
         rendered = template.render(context, where)
-        for seed in campaign.seeds:
-            tasks.append(_task(campaign, variant, seed, rendered.prompt, rendered.negative_prompt, hashes, where))
+        platforms = variant.platforms or campaign.platforms
+        mine = [(g, tuple(p for p in g.platforms if p in platforms)) for g in groups]
+        mine = [(g, ps) for g, ps in mine if ps]
+        base = _variant_task(campaign, effective, variant, rendered.prompt, rendered.negative_prompt, hashes, where,
+                             notes)  # fmt: skip
+        for seed in variant.settings.seeds or campaign.seeds:
+            for group, group_platforms in mine:
+                task = replace(base, seed=seed, width=group.width, height=group.height, aspect=group.name,
+                               split_aspects=len(mine) > 1, platforms=group_platforms,
+                               export_settings=json.dumps({p: dict(campaign.export.get(p, {})) for p in group_platforms},
+                                                          sort_keys=True))  # fmt: skip
+                tasks.append(_with_brand_audio(campaign, task, hashes, where))
     return tasks
 
 
-def _task(
-    campaign: Campaign, variant: Variant, seed: int, prompt: str, negative: str, hashes: dict[Path, str], where: str
-) -> Task:
-    """One task; brand audio comes from the row, else from the `brand_audio` hook."""
+def campaign_groups(campaign: Campaign, found_presets: Mapping[str, Any], effective: Effective) -> tuple[AspectGroup, ...]:
+    """The campaign's aspect groups, masters sized for the pipeline it runs."""
     gen = campaign.generation
-    platforms = variant.platforms or campaign.platforms
+    multiple = 64 if effective.pipeline in ("two-stage", "distilled") else 32
+    if gen.pin_size and (gen.width % multiple or gen.height % multiple):
+        raise CampaignError(f"{campaign.path}: generation.width/height: {gen.width}x{gen.height} is not a multiple of "
+                            f"{multiple} for the {effective.pipeline} pipeline (the checkpoint's default)")  # fmt: skip
+    return aspect_groups({p: found_presets[p] for p in campaign.platforms}, gen.width, gen.height, multiple, gen.pin_size)
+
+
+def _variant_task(campaign: Campaign, effective: Effective, variant: Variant, prompt: str, negative: str,
+                  hashes: dict[Path, str], where: str, notes: list[str] | None) -> Task:  # fmt: skip
+    """The variant's task before seed and aspect group: its row settings over the campaign's, files hashed."""
+    gen, row = campaign.generation, variant.settings
+    audio_mode = row.audio_mode or campaign.audio_mode
     files = dict(variant.files)
-    if "image" not in files and campaign.image is not None:
-        files["image"] = campaign.image
-    if "end_image" not in files and campaign.end_image is not None:
-        files["end_image"] = campaign.end_image
-    if "source_video" not in files and campaign.source_video is not None:
-        files["source_video"] = campaign.source_video
-    if campaign.audio_mode != "reference":
-        files.pop("brand_audio", None)
-    strength = variant.image_strength if variant.image_strength is not None else campaign.image_strength
+    for role in ("image", "end_image", "source_video"):
+        if role not in files and getattr(campaign, role) is not None:
+            files[role] = getattr(campaign, role)
+    steps, video, audio = effective.steps, effective.video_guidance, effective.audio_guidance
+    if effective.pipeline == "distilled":
+        ignored = [c for c in ("steps", "video_cfg", "video_stg", "video_rescale", "video_modality", "audio_cfg",
+                               "audio_stg", "audio_rescale", "audio_modality") if getattr(row, c) is not None]  # fmt: skip
+        if ignored and notes is not None:
+            notes.append(f"{where}: {', '.join(ignored)}: not used by the distilled pipeline (fixed steps, no guidance)")
+    else:
+        steps = row.steps or steps
+        video, audio = replace(video, **row.guidance("video")), replace(audio, **row.guidance("audio"))
     task = Task(
         campaign=campaign.name,
         variant_id=variant.variant_id,
-        seed=seed,
+        seed=0,
         prompt=prompt,
         negative_prompt=negative,
         engine=gen.engine,
@@ -92,39 +145,57 @@ def _task(
         checkpoint_id=_checkpoint_id(gen.checkpoint),
         width=gen.width,
         height=gen.height,
-        num_frames=gen.num_frames,
-        fps=fps_text(gen.fps),
-        steps=gen.steps,
-        pipeline=gen.pipeline,  # type: ignore[arg-type]
-        video_guidance=campaign.video_guidance,
-        audio_guidance=campaign.audio_guidance,
-        audio_mode=campaign.audio_mode,  # type: ignore[arg-type]
-        platforms=tuple(platforms),
-        export_settings=json.dumps({p: dict(campaign.export.get(p, {})) for p in platforms}, sort_keys=True),
+        num_frames=row.frames or gen.num_frames,
+        fps=fps_text(effective.fps),
+        steps=steps,
+        pipeline=effective.pipeline,  # type: ignore[arg-type]
+        video_guidance=video,
+        audio_guidance=audio,
+        audio_mode=audio_mode,  # type: ignore[arg-type]
+        cover=Cover("at", row.cover_at) if row.cover_at is not None else campaign.cover.cover,
     )
-    if campaign.audio_mode == "reference" and "brand_audio" not in files:
-        found = get_plugin_manager().hook.brand_audio(campaign=campaign, task=task)
-        if found is None:
-            raise VariantsError(f"{where}: audio mode 'reference' needs brand audio ([audio] brand_audio or a brand_audio column)")
-        files["brand_audio"] = Path(found).absolute()
-    if campaign.audio_mode == "video-to-audio" and "source_video" not in files:
+    if audio_mode == "video-to-audio" and "source_video" not in files:
         raise VariantsError(f"{where}: audio mode 'video-to-audio' needs a source_video ([conditioning] or a column)")
-    if campaign.audio_mode == "video-to-audio" and (stills := [r for r in ("image", "end_image") if r in files]):
+    if audio_mode == "video-to-audio" and (stills := [r for r in ("image", "end_image") if r in files]):
         raise VariantsError(f"{where}: {' and '.join(stills)}: not used in audio mode 'video-to-audio' (the source "
                             f"video gives every frame); remove {'them' if len(stills) > 1 else 'it'} or change the mode")
-    conditioning = []
-    for role in sorted(files):
-        path = files[role]
-        if path not in hashes:
-            hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
-        role_strength = {"image": strength, "end_image": campaign.end_image_strength}.get(role, 1.0)
-        conditioning.append(Conditioning(role, str(path), hashes[path], role_strength))
+    if audio_mode != "video-to-audio":
+        files.pop("source_video", None)  # a campaign-wide source video concerns only the rows that score it
+    strengths = {"image": row.image_strength if row.image_strength is not None else campaign.image_strength,
+                 "end_image": row.end_image_strength if row.end_image_strength is not None
+                 else campaign.end_image_strength}  # fmt: skip
+    conditioning = [_condition(role, files[role], strengths.get(role, 1.0), hashes) for role in sorted(files)]
     loras = []
     for path, lora_strength, stage in merged(campaign.lora, variant.loras):
         if path not in hashes:
             hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
         loras.append(LoraRef(str(path), hashes[path], lora_strength, stage))  # type: ignore[arg-type]
     return replace(task, conditioning=tuple(conditioning), loras=tuple(loras))
+
+
+def _condition(role: str, path: Path, strength: float, hashes: dict[Path, str]) -> Conditioning:
+    if path not in hashes:
+        hashes[path] = content_hash(path)  # MISSING when unreadable: the task fails at run time, alone
+    return Conditioning(role, str(path), hashes[path], strength)
+
+
+def _with_brand_audio(campaign: Campaign, task: Task, hashes: dict[Path, str], where: str) -> Task:
+    """A reference task's brand audio from the `brand_audio` hook unless its row names one; the placement settings
+    and a check that the placement starts inside the clip."""
+    if task.audio_mode == "reference" and task.condition("brand_audio") is None:
+        found = get_plugin_manager().hook.brand_audio(campaign=campaign, task=task)
+        if found is None:
+            raise VariantsError(f"{where}: audio mode 'reference' needs brand audio ([audio] brand_audio or a "
+                                "brand_audio column)")  # fmt: skip
+        brand = _condition("brand_audio", Path(found).absolute(), 1.0, hashes)
+        task = replace(task, conditioning=tuple(sorted((*task.conditioning, brand), key=lambda c: c.role)))
+    if task.condition("brand_audio") is None:
+        return task
+    fit = campaign.audio.brand_fit
+    if isinstance(fit.offset, float) and fit.offset >= float(task.duration):
+        raise VariantsError(f"{where}: [audio] offset {fit.offset:g} s starts after the clip's end "
+                            f"({float(task.duration):.2f} s)")  # fmt: skip
+    return replace(task, brand_fit=fit)
 
 
 def _checkpoint_id(checkpoint: str) -> str:
@@ -170,13 +241,35 @@ def plan_campaign(
     """Load, validate and expand a campaign; with a ledger, split finished from pending tasks."""
     campaign = target if isinstance(target, Campaign) else load_campaign(target)
     found_presets = resolve_presets(campaign)
-    tasks = build_tasks(campaign)
+    effective = effective_settings(campaign)
+    notes: list[str] = []
+    tasks = build_tasks(campaign, found_presets, effective, notes)
     estimate = estimate_task_cost(
         Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
     )
     problems = dict.fromkeys(line for task in tasks for line in task_input_problems(task))  # seeds repeat them
-    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems))
+    groups = campaign_groups(campaign, found_presets, effective)
+    notes[:0] = [*_settings_notes(campaign, effective, tasks), *loss_warnings(groups, campaign.generation.pin_size)]
+    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems),
+                groups, effective, tuple(predict_all(tasks, found_presets)), tuple(dict.fromkeys(notes)))  # fmt: skip
     return select(base, ledger=ledger, only=only, limit=limit)
+
+
+def _settings_notes(campaign: Campaign, effective: Effective, tasks: list[Task]) -> list[str]:
+    """Warnings about the generation settings: an unreadable checkpoint, keys a pipeline ignores, unused files."""
+    lines = []
+    if effective.facts.problem:
+        lines.append(f"generation.checkpoint: {campaign.generation.checkpoint}: {effective.facts.problem}; "
+                     "defaults assume LTX-2")  # fmt: skip
+    if ignored := effective.ignored():
+        lines.append(f"{', '.join(ignored)}: not used by the distilled pipeline (fixed steps, no guidance)")
+    if campaign.brand_audio is not None and not any(t.audio_mode == "reference" for t in tasks):
+        lines.append("audio.brand_audio: no task is in audio mode 'reference', so it is not used (rows may name "
+                     "their own brand_audio)")  # fmt: skip
+    odd = sorted({t.fps for t in tasks if not MODEL_FPS[0] <= t.frame_rate <= MODEL_FPS[1]})
+    if odd and campaign.generation.engine == "ltx2":
+        lines.append(f"fps {', '.join(odd)}: the model was trained at 24-50 fps (24, 25, 30, 48, 50 are safe)")
+    return lines
 
 
 def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = (), limit: int | None = None) -> Plan:
@@ -198,6 +291,7 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
     warnings = []
     if campaign.generation.engine not in engines():
         warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
+    warnings.extend(plan.notes)
     plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=())
     if plan.over_budget:
         warnings.append(

@@ -43,11 +43,14 @@ class RunResult:
     budget_stop: str = ""  # why the run stopped early for the budget, "" if it did not
     manifest: Path | None = None
     contact_sheet: Path | None = None
+    spec_failures: tuple[tuple[str, str], ...] = ()  # (file name, problems) of each deliverable failing its spec
 
     @property
     def exit_code(self) -> int:
-        """0 all done, 1 some task failed or the budget stopped the run."""
-        return 1 if self.failed or self.budget_stop else 0
+        """0 all done, 1 some task failed, the budget stopped the run, or a deliverable fails its platform's spec
+        (unless the campaign allows spec failures)."""
+        spec = bool(self.spec_failures) and not self.plan.campaign.allow_spec_failures
+        return 1 if self.failed or self.budget_stop or spec else 0
 
 
 def run_campaign(
@@ -120,7 +123,8 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     if state.finished:
         manifest = write_manifest_csv(ledger, campaign.name, out / MANIFEST_NAME, {t.id: t for t in plan.tasks})
         sheet = write_contact_sheet(ledger, campaign.name, out / CONTACT_SHEET_NAME)
-    return RunResult(plan, record, state.finished, tuple(state.failed), state.budget_stop, manifest, sheet)
+    return RunResult(plan, record, state.finished, tuple(state.failed), state.budget_stop, manifest, sheet,
+                     tuple(state.spec_failures))  # fmt: skip
 
 
 class _RunState:
@@ -130,6 +134,7 @@ class _RunState:
         self.plan, self.ledger, self.run_id, self.out = plan, ledger, run_id, out
         self.finished = 0
         self.failed: list[tuple[str, str]] = []
+        self.spec_failures: list[tuple[str, str]] = []
         self.spent = plan.spent
         self.budget_stop = ""
         self.hook = get_plugin_manager().hook
@@ -145,7 +150,9 @@ class _RunState:
     def run_task(self, engine: Engine, task: Task, bar: tqdm) -> None:
         """Generate, export and record one task; on an error record the failure, on an interrupt clean up."""
         from ltxflow.export import deliver_many, write_wav
+        from ltxflow.export.cover import cover_frame
         from ltxflow.ledger.models import OutputIn
+        from ltxflow.soundtrack import generate_clip
 
         written: list[Path] = []
         recorded = False
@@ -157,7 +164,7 @@ class _RunState:
 
         try:
             check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
-            clip = engine.generate(task, progress=on_step)
+            clip = generate_clip(engine, task, on_step)  # the brand audio placed on the clip, if it has one
             usage = Usage(engine.device_name, time.perf_counter() - started, 1)
             outputs: list[OutputIn] = []
             if clip.audio is not None:
@@ -165,14 +172,18 @@ class _RunState:
                 written.append(Path(master.path))
                 outputs.append(_output_in(task.id, "", master))
             presets = {platform: self.plan.presets[platform] for platform in task.platforms}
-            for platform, items in deliver_many(clip, presets, self.out, task.stem).items():  # one encode per master
+            delivered = deliver_many(clip, presets, self.out, task.stem, cover_frame=cover_frame(clip, task.cover))
+            for platform, items in delivered.items():  # one encode per master
                 for item in items:
                     written.append(Path(item.path))
                     outputs.append(_output_in(task.id, platform, item))
+            spec = [(Path(i.path).name, "; ".join(i.spec_problems)) for items in delivered.values() for i in items
+                    if not i.spec_ok]  # fmt: skip
             costs = self._costs(task, usage)
             self.ledger.record_task(self.run_id, task_in, outputs, costs, usage)
             recorded = True
             self.finished += 1
+            self.spec_failures.extend(spec)
             self.spent += _actual(costs)
             if self.hook.task_finished.get_hookimpls():
                 mine = [o for o in self.ledger.outputs(task.campaign) if o.task_id == task.id]

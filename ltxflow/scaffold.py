@@ -20,10 +20,10 @@ seeds = [1]
 
 [generation]
 engine = "ltx2"
-checkpoint = "tiny"             # or a path to an LTX-2 .safetensors checkpoint
-width = 256                     # pixels, multiple of 32
-height = 160                    # pixels, multiple of 32
-frames = 17                     # 8k+1
+checkpoint = "tiny"             # or a path to an LTX-2 .safetensors checkpoint (steps, fps, guidance then default to its own)
+width = 160                     # pixels, multiple of 32; width x height is the pixel budget of each master:
+height = 288                    #   Reels, Shorts and TikTok (9:16) share one 160x288 master
+frames = 73                     # 8k+1: 3.04 s at 24 fps (Reels needs >= 3 s; `ltxflow validate` says when a platform would refuse)
 fps = 24
 steps = 4
 

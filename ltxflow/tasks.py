@@ -49,6 +49,22 @@ class LoraRef:
     sha256: str  # hex digest of the file's bytes
     strength: float = 1.0  # W += strength * B @ A
     stage: Literal["all", "refine"] = "all"  # "refine": the two-stage refinement only (the distilled LoRA)
+class BrandFit:
+    """How brand audio becomes the clip's track: placed (not looped) by default, fades at its edges."""
+
+    fit: str = "pad"  # "pad": at `offset`, silence (or the generated sound) after; "loop"; "stretch-to-clip"
+    offset: float | str = 0.0  # s from the clip's start, or "end": the brand audio ends with the clip
+    fade_in: float = 0.002  # s ramp at the placed audio's start (against clicks)
+    fade_out: float = 0.002  # s ramp at its end; a clip ending mid-audio fades out over at least CUT_FADE_S
+    ambience_db: float = -12.0  # dB of the generated sound while the brand audio plays (modes that generate sound)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Which frame becomes a deliverable's cover."""
+
+    rule: str = "sharpest"  # "sharpest" (of the first `seconds`), "middle", or "at" (the frame at `seconds`)
+    seconds: float = 1.0  # s: the window searched by "sharpest", the time for "at"; unused by "middle"
 
 
 @dataclass(frozen=True)
@@ -73,9 +89,13 @@ class Task:
     audio_guidance: Guidance
     audio_mode: AudioMode
     conditioning: tuple[Conditioning, ...] = ()
-    platforms: tuple[str, ...] = ()  # export presets this task is delivered to
+    platforms: tuple[str, ...] = ()  # export presets this task is delivered to (one aspect group of the variant)
     export_settings: str = "{}"  # canonical JSON of the campaign's overrides for those presets
     loras: tuple[LoraRef, ...] = ()  # in fusing order
+    aspect: str = ""  # the aspect group this master serves: "9:16", "4:5", ... ("" = not grouped)
+    split_aspects: bool = False  # True when the variant has several masters: their files carry the aspect tag
+    brand_fit: BrandFit | None = None  # how the brand audio is placed; None when the task has no brand audio
+    cover: Cover = Cover()
 
     @property
     def frame_rate(self) -> Fraction:
@@ -118,10 +138,15 @@ class Task:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def stem(self, platform: str | None = None) -> str:
-        """File stem `<campaign>__<variant>__s<seed>[__<platform>]`, safe inside any folder."""
+        """File stem `<campaign>__<variant>__s<seed>[__<platform>]`, safe inside any folder.
+
+        A master's own files (platform None) add the aspect (`__9x16`) when the variant has several masters.
+        """
         parts = [safe_name(self.campaign), safe_name(self.variant_id), f"s{self.seed}"]
         if platform is not None:
             parts.append(safe_name(platform))
+        elif self.split_aspects and self.aspect:
+            parts.append(safe_name(self.aspect.replace(":", "x")))
         return "__".join(parts)
 
 

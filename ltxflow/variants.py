@@ -12,14 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from ltxflow.campaign import ID_PATTERN, Campaign
+from ltxflow.campaign_rows import COLUMNS, FILE_COLUMNS, RowSettings, row_settings
 from ltxflow.errors import VariantsError
 from ltxflow.loras import COLUMNS as LORA_COLUMNS
 from ltxflow.loras import RowLora, row_loras
 from ltxflow.tasks import safe_name
 
 ID_COLUMN = "variant_id"
-FILE_COLUMNS = ("image", "end_image", "brand_audio", "source_video")  # paths, resolved against the campaign folder
-RESERVED = (ID_COLUMN, *FILE_COLUMNS, "image_strength", "platforms", *LORA_COLUMNS)
+RESERVED = (ID_COLUMN, *COLUMNS, "platforms", *LORA_COLUMNS)  # every other column is only template text
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Variant:
     row: str  # where it came from, for errors: "row 3" or "rows 2+5" (row 1 is the header)
     values: Mapping[str, str]  # every column of the row(s), as text
     files: Mapping[str, Path]  # role -> absolute path from the FILE_COLUMNS that are set (checked when planned)
-    image_strength: float | None  # the row's own image strength, or None for the campaign's
+    settings: RowSettings  # the row's own generation settings (None fields: the campaign's)
     platforms: tuple[str, ...] | None  # the row's own platforms, or None for the campaign's
     loras: tuple[RowLora, ...] = ()  # the row's own LoRAs (files checked when the task runs)
 
@@ -83,7 +83,7 @@ def load_variants(campaign: Campaign) -> list[Variant]:
 
 
 def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) -> Variant:
-    """One CSV row checked: id, files, strength, platforms."""
+    """One CSV row checked: id, files, settings, platforms."""
     where = f"{path}: row {number}"
     variant_id = record[ID_COLUMN].strip()
     if not variant_id:
@@ -93,20 +93,15 @@ def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) ->
             f"{where}: variant_id {variant_id!r} must be 1-64 of [A-Za-z0-9._-] starting with a letter or digit "
             f"(e.g. {safe_name(variant_id)!r})"
         )
+    try:
+        settings = row_settings(record, where)
+    except ValueError as exc:
+        raise VariantsError(str(exc)) from None
     files: dict[str, Path] = {}
     for role in FILE_COLUMNS:
-        cell = record.get(role, "").strip()
+        cell = getattr(settings, role)
         if cell:
             files[role] = (campaign.folder / cell).absolute()  # a missing file fails only this variant's tasks
-    strength = None
-    cell = record.get("image_strength", "").strip()
-    if cell:
-        try:
-            strength = float(cell)
-        except ValueError:
-            raise VariantsError(f"{where}: image_strength: expected a number in [0, 1], got {cell!r}") from None
-        if not 0.0 <= strength <= 1.0:
-            raise VariantsError(f"{where}: image_strength: expected a number in [0, 1], got {cell!r}")
     platforms = None
     cell = record.get("platforms", "").strip()
     if cell:
@@ -115,7 +110,7 @@ def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) ->
         if extra:
             raise VariantsError(f"{where}: platforms: {extra[0]!r} is not a campaign platform ({', '.join(campaign.platforms)})")
     loras = row_loras(campaign.folder, where, record)
-    return Variant(variant_id, f"row {number}", dict(record), files, strength, platforms, loras)
+    return Variant(variant_id, f"row {number}", dict(record), files, settings, platforms, loras)
 
 
 def _check_unique(path: Path, ids: list[tuple[str, str]]) -> None:
@@ -156,6 +151,6 @@ def _cartesian(campaign: Campaign, rows: list[Variant]) -> list[Variant]:
         variant_id = "-".join(v.variant_id for v in combo)[:64]
         values[ID_COLUMN] = variant_id
         row = "rows " + "+".join(v.row.removeprefix("row ") for v in combo)
-        out.append(Variant(variant_id, row, values, base.files, base.image_strength, base.platforms, base.loras))
+        out.append(Variant(variant_id, row, values, base.files, base.settings, base.platforms, base.loras))
     _check_unique(campaign.variants, [(v.variant_id, v.row) for v in out])
     return out

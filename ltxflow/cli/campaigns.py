@@ -39,23 +39,31 @@ def init(folder: Path) -> None:
 @click.command()
 @_campaign_arg
 def validate(campaign: Path) -> None:
-    """Check CAMPAIGN (folder or campaign.toml): TOML, variants, templates, platforms, conditioning files.
+    """Check CAMPAIGN (folder or campaign.toml): TOML, variants, templates, platforms, conditioning files, specs.
 
-    Exit 1 when some variants name unusable conditioning files (their tasks would fail; the rest would run).
+    Exit 1 when some variants name unusable conditioning files (their tasks would fail; the rest would run), or
+    when a deliverable would fail its platform's spec (unless the campaign sets allow_spec_failures = true).
     """
     from ltxflow.plan import plan_campaign
+    from ltxflow.plan_report import spec_lines
 
     result = plan_campaign(campaign)
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
     for problem in result.input_problems:
         click.echo(f"problem: {problem}")
+    for line in spec_lines(result):
+        click.echo(line)
     variants = len({t.variant_id for t in result.tasks})
     broken = len({line.split(":", 1)[0] for line in result.input_problems})
     status = f"{broken} variant{'s' if broken != 1 else ''} with unusable files" if broken else "ok"
-    click.echo(f"{status}: {result.campaign.name}: {variants} variants, {len(result.tasks)} tasks, "
-               f"platforms {', '.join(result.campaign.platforms)}")  # fmt: skip
-    if result.input_problems:
+    if result.spec_blocks:
+        status = ("spec failures" if status == "ok" else f"{status}, spec failures")
+    elif result.spec_failures:
+        status += " (spec failures allowed)"
+    click.echo(f"{status}: {result.campaign.name}: {variants} variant{'s' if variants != 1 else ''}, "
+               f"{len(result.tasks)} tasks, platforms {', '.join(result.campaign.platforms)}")  # fmt: skip
+    if result.input_problems or result.spec_blocks:
         raise SystemExit(1)
 
 
@@ -75,9 +83,12 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
     finally:
         if ledger is not None:
             ledger.close()
+    from ltxflow.plan_report import report_lines, report_record
+
     rows = _plan_rows(result)
     if fmt == "json":
-        click.echo(json.dumps({"campaign": result.campaign.name, "tasks": rows, "summary": _plan_summary(result)}, indent=2))
+        click.echo(json.dumps({"campaign": result.campaign.name, "tasks": rows, "summary": _plan_summary(result),
+                               **report_record(result)}, indent=2))  # fmt: skip
         return
     if fmt == "csv":
         buffer = io.StringIO()
@@ -89,6 +100,8 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
             click.echo(f"problem: {problem} (this task will fail)", err=True)
         return
     click.echo(_table(rows))
+    for line in report_lines(result):
+        click.echo(line)
     summary = _plan_summary(result)
     click.echo(f"{summary['tasks']} tasks, {summary['pending']} pending; estimate ${summary['pending_usd']:.2f} "
                f"(~${summary['usd_per_task']:.4f}/task on {result.campaign.estimate.device}); per-clip APIs "
@@ -102,9 +115,11 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
 def _plan_rows(result: Plan) -> list[dict[str, object]]:
     pending = {t.id for t in result.pending}
     return [
-        {"task_id": t.id, "variant_id": t.variant_id, "seed": t.seed, "platforms": " ".join(t.platforms),
+        {"task_id": t.id, "variant_id": t.variant_id, "seed": t.seed, "aspect": t.aspect,
+         "platforms": " ".join(t.platforms),
          "status": "pending" if t.id in pending else ("done" if t.id in result.finished else "later"),
-         "size": f"{t.width}x{t.height}x{t.num_frames}", "prompt": t.prompt}  # fmt: skip
+         "size": f"{t.width}x{t.height}x{t.num_frames}", "steps": t.steps, "audio": t.audio_mode,
+         "prompt": t.prompt}  # fmt: skip
         for t in result.selected
     ]
 
@@ -152,11 +167,16 @@ def run(campaign: Path, only: tuple[str, ...], limit: int | None, dry_run: bool,
         return
     for stem, error in result.failed:
         click.echo(f"failed: {stem}: {error}")
+    for name, problems in result.spec_failures:
+        click.echo(f"spec: {name}: {problems}")
     if result.budget_stop:
         click.echo(f"budget {result.budget_stop}")
     record = result.run
+    spec = len(result.spec_failures)
+    allowed = " (allowed)" if spec and result.plan.campaign.allow_spec_failures else ""
     click.echo(f"{result.plan.campaign.name}: {record.finished} finished, {record.failed} failed, "
-               f"{record.skipped} skipped, {record.pending} not run")  # fmt: skip
+               f"{record.skipped} skipped, {record.pending} not run"
+               + (f"; {spec} deliverable{'s' if spec != 1 else ''} failing their spec{allowed}" if spec else ""))  # fmt: skip
     if result.manifest is not None:
         click.echo(f"manifest: {result.manifest}")
     if result.contact_sheet is not None:

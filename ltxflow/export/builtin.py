@@ -31,7 +31,7 @@ TIKTOK = Preset(
 TIKTOK_AD = Preset(
     name="tiktok-ad", label="TikTok in-feed ad", width=1080, height=1920,
     min_seconds=5.0, max_seconds=60.0, over_length="refuse",  # an ad cut short loses its end card
-    max_bytes=500 * MB, min_total_kbps=516,  # [official]
+    max_bytes=500 * MB, min_total_kbps=516, min_width=540, min_height=960,  # [official]
     safe_box=(60, 150, 930, 1480),  # [3rd]
 )  # fmt: skip
 

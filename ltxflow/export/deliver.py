@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -87,33 +88,38 @@ def _plan(clip: Clip, preset: Preset) -> _Plan:
 # ── public API ─────────────────────────────────────────────────────────────────────────────────
 
 
-def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy: bool = False) -> list[Deliverable]:
+def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy: bool = False,
+            cover_frame: int | None = None) -> list[Deliverable]:  # fmt: skip
     """Write `<stem>.mp4`, `<stem>.cover.jpg`, `<stem>.preview-3x4.jpg` (and `<stem>.review.mp4`) into out_dir.
 
     Each file is written atomically; the MP4s are reopened and checked against the preset. The review
     copy dims everything outside the preset's safe box (identical to the delivery when it has none).
+    `cover_frame`: the clip frame the cover shows (default: the middle one; see export.cover).
     """
-    return deliver_many(clip, {preset.name: preset}, out_dir, lambda _: stem, review_copy=review_copy)[preset.name]
+    return deliver_many(clip, {preset.name: preset}, out_dir, lambda _: stem, review_copy=review_copy,
+                        cover_frame=cover_frame)[preset.name]  # fmt: skip
 
 
 def deliver_many(clip: Clip, presets: Mapping[str, Preset], out_dir: Path, stem_for: Callable[[str], str], *,
-                 review_copy: bool = False) -> dict[str, list[Deliverable]]:  # fmt: skip
-    """`deliver` for each platform -> preset, encoding each distinct MP4 once.
+                 review_copy: bool = False, cover_frame: int | None = None) -> dict[str, list[Deliverable]]:  # fmt: skip
+    """`deliver` for each platform -> preset, encoding each distinct MP4 (and cover) once.
 
     Presets that agree on every encode field (`ENCODE_FIELDS`) and on the cut (same frames, rate and
-    length after trimming) share one encode: the first platform's MP4 is copied to the others' names.
-    Every MP4 is still reopened and checked against its own preset. On any failure every file this
-    call wrote is removed.
+    length after trimming) share one encode: the other platforms' names are hard links to the first
+    platform's MP4 (a copy where the file system has no links); equal covers and previews are shared
+    the same way. Every MP4 is still reopened and checked against its own preset. On any failure every
+    file this call wrote is removed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stems = {name: _checked_stem(stem_for(name)) for name in presets}
-    encoded: dict[tuple[object, ...], Path] = {}  # encode key -> MP4 already written by this call
+    encoded: dict[tuple[object, ...], Path] = {}  # encode key -> file already written by this call
     results: dict[str, list[Deliverable]] = {}
     written: list[Path] = []
     try:
         for name, preset in presets.items():
-            results[name] = _deliver_one(clip, preset, out_dir, stems[name], review_copy, encoded, written)
+            results[name] = _deliver_one(clip, preset, out_dir, stems[name], review_copy, encoded, written,
+                                         cover_frame)  # fmt: skip
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -133,8 +139,9 @@ def _checked_stem(stem: str) -> str:
 
 
 def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_copy: bool,
-                 encoded: dict[tuple[object, ...], Path], written: list[Path]) -> list[Deliverable]:  # fmt: skip
-    """One platform's files; its MP4 is copied from `encoded` when an identical encode exists."""
+                 encoded: dict[tuple[object, ...], Path], written: list[Path],
+                 cover_frame: int | None = None) -> list[Deliverable]:  # fmt: skip
+    """One platform's files; its MP4 and images are linked from `encoded` when identical ones exist."""
     plan = _plan(clip, preset)
     audio, report = delivery_audio(clip.audio, clip.sample_rate, plan.seconds, preset)
     warnings = list(plan.warnings)
@@ -155,21 +162,25 @@ def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_co
     key = encode_key(preset, plan)
     master = encoded.get(key)
     if master is not None and master != video_path:
-        _copy_atomic(master, video_path)
+        _link_atomic(master, video_path)
     else:
         write_mp4(frames(False), plan.fps, audio, preset, video_path)
         encoded[key] = video_path
     written.append(video_path)
     results = [_checked_video("video", video_path, plan, clip, preset, warnings)]
 
-    cover_at = plan.indices[len(plan.indices) // 2]  # the middle frame
-    cover = fit_frame(clip.frames[cover_at], preset)
-    cover_path = write_jpeg(cover, out_dir / f"{stem}.cover.jpg", preset.cover_size)
+    shown = plan.indices[len(plan.indices) // 2] if cover_frame is None else min(cover_frame, max(plan.indices))
+    cover = fit_frame(clip.frames[shown], preset)
+    image_key = ("cover", shown, preset.width, preset.height, preset.fit, preset.cover_size)
+    cover_path = _shared(encoded, image_key, out_dir / f"{stem}.cover.jpg",
+                         lambda path: write_jpeg(cover, path, preset.cover_size))  # fmt: skip
     written.append(cover_path)
     results.append(_deliverable("cover", cover_path, _probe_image(cover_path), [], []))
     if preset.preview_aspect is not None:
         aw, ah = preset.preview_aspect
-        preview_path = write_jpeg(centre_crop(cover, preset.preview_aspect), out_dir / f"{stem}.preview-{aw}x{ah}.jpg")
+        preview_path = _shared(encoded, (*image_key, "preview", preset.preview_aspect),
+                               out_dir / f"{stem}.preview-{aw}x{ah}.jpg",
+                               lambda path: write_jpeg(centre_crop(cover, preset.preview_aspect), path))  # fmt: skip
         written.append(preview_path)
         results.append(_deliverable("preview", preview_path, _probe_image(preview_path), [], []))
     if review_copy:
@@ -180,10 +191,26 @@ def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_co
     return results
 
 
-def _copy_atomic(source: Path, target: Path) -> None:
-    """Copy a finished file to another name; the target appears complete or not at all."""
+def _shared(made: dict[tuple[object, ...], Path], key: tuple[object, ...], path: Path,
+            write: Callable[[Path], Path]) -> Path:  # fmt: skip
+    """`path` written by `write(path)`, or linked to the file an equal `key` already made in this call."""
+    first = made.get(key)
+    if first is not None and first != path:
+        _link_atomic(first, path)
+        return path
+    made[key] = write(path)
+    return made[key]
+
+
+def _link_atomic(source: Path, target: Path) -> None:
+    """Give a finished file another name: a hard link (one copy on disk), else a copy where links are refused;
+    the target appears complete or not at all."""
     with atomic_path(target) as partial:
-        shutil.copyfile(source, partial)
+        partial.unlink(missing_ok=True)
+        try:
+            os.link(source, partial)
+        except OSError:  # a file system without hard links (FAT, some network shares): copy the bytes instead
+            shutil.copyfile(source, partial)
 
 
 def _checked_video(kind: str, path: Path, plan: _Plan, clip: Clip, preset: Preset, warnings: list[str]) -> Deliverable:

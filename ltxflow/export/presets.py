@@ -64,6 +64,8 @@ class Preset:
     # ── container and platform limits ──
     max_bytes: int | None = None  # file size cap in bytes
     min_total_kbps: int | None = None  # minimum overall bitrate in kbit/s (TikTok ads: 516)
+    min_width: int | None = None  # px: the platform refuses narrower frames (TikTok ads: 540)
+    min_height: int | None = None  # px: the platform refuses shorter frames (TikTok ads: 960)
     safe_box: tuple[int, int, int, int] | None = None  # px (x0, y0, x1, y1) kept clear of platform UI
     cover_width: int | None = None  # px of the cover JPEG; None = video width
     cover_height: int | None = None  # px of the cover JPEG; None = video height
@@ -127,7 +129,7 @@ ENCODE_FIELDS: tuple[str, ...] = (
 # The cut (fps policy and rates, trim limits) enters the encode key through the planned frames instead.
 CHECK_ONLY_FIELDS: tuple[str, ...] = (
     "name", "label", "fps_policy", "fps", "min_fps", "max_fps", "min_seconds", "max_seconds", "over_length",
-    "max_bytes", "min_total_kbps", "safe_box", "cover_width", "cover_height", "preview_aspect",
+    "max_bytes", "min_total_kbps", "min_width", "min_height", "safe_box", "cover_width", "cover_height", "preview_aspect",
 )  # fmt: skip
 
 
@@ -188,7 +190,8 @@ _CONVERT: dict[str, Callable[[object], object]] = {
     "b_frames": _int, "rate_control": _str, "video_kbps": _int, "video_kbps_hfr": _int, "crf": _int,
     "x264_preset": _str, "audio_codec": _str, "sample_rate": _int, "channels": _int, "audio_kbps": _int,
     "require_audio": _bool, "loudness_lufs": _float, "true_peak_dbtp": _float, "aac_headroom_db": _float,
-    "max_bytes": _opt_int, "min_total_kbps": _opt_int, "safe_box": _int_tuple(4),
+    "max_bytes": _opt_int, "min_total_kbps": _opt_int, "min_width": _opt_int, "min_height": _opt_int,
+    "safe_box": _int_tuple(4),
     "cover_width": _opt_int, "cover_height": _opt_int, "preview_aspect": _int_tuple(2),
 }  # fmt: skip
 
@@ -240,7 +243,7 @@ def _problems(p: Preset) -> Iterable[tuple[str, str]]:
         yield "true_peak_dbtp", f"{p.true_peak_dbtp} is above 0 dBTP"
     if not 0 <= p.aac_headroom_db <= 6:
         yield "aac_headroom_db", f"{p.aac_headroom_db} is outside 0-6 dB"
-    for field in ("max_bytes", "min_total_kbps", "cover_width", "cover_height"):
+    for field in ("max_bytes", "min_total_kbps", "min_width", "min_height", "cover_width", "cover_height"):
         v = getattr(p, field)
         if v is not None and v <= 0:
             yield field, f"{v} must be positive"

@@ -88,6 +88,9 @@ def check_mp4(facts: dict[str, object], preset: Preset, fps: Fraction, has_sound
     expect("video_streams", 1)
     expect("width", preset.width)
     expect("height", preset.height)
+    if (preset.min_width and preset.width < preset.min_width) or (preset.min_height and preset.height < preset.min_height):
+        problems.append(f"frame {preset.width}x{preset.height} is under the {preset.min_width or 0}x"
+                        f"{preset.min_height or 0} minimum of {preset.name}")  # fmt: skip
     expect("video_codec", "h264")
     expect("profile", preset.profile.capitalize())
     expect("pix_fmt", preset.pix_fmt)

@@ -74,8 +74,29 @@ def test_a_failed_copy_removes_every_file_of_the_call(tmp_path, small, monkeypat
     def broken(source, target):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(deliver_module, "_copy_atomic", broken)
+    monkeypatch.setattr(deliver_module, "_link_atomic", broken)
     presets = {p.name: small(p, min_seconds=0.0) for p in (REELS, SHORTS)}
     with pytest.raises(OSError, match="No space"):
         deliver_many(make_clip(seconds=1.0), presets, tmp_path, lambda name: name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shared_files_are_hard_links_not_copies(tmp_path, small):
+    presets = {p.name: small(p, min_seconds=0.0) for p in (REELS, SHORTS, TIKTOK)}
+    deliver_many(make_clip(seconds=1.0), presets, tmp_path, lambda name: f"ad__{name}")
+    for suffix in (".mp4", ".cover.jpg", ".preview-3x4.jpg"):
+        inodes = {(tmp_path / f"ad__{n}{suffix}").stat().st_ino for n in presets}
+        assert len(inodes) == 1, suffix  # one file on disk under three names
+        assert (tmp_path / f"ad__reels{suffix}").stat().st_nlink == 3
+
+
+def test_without_hard_links_the_shared_files_are_copied(tmp_path, small, monkeypatch):
+    def refuse(source, target):
+        raise OSError(1, "Operation not permitted")  # what a FAT or SMB mount answers
+
+    monkeypatch.setattr(deliver_module.os, "link", refuse)
+    presets = {p.name: small(p, min_seconds=0.0) for p in (REELS, SHORTS)}
+    deliver_many(make_clip(seconds=1.0), presets, tmp_path, lambda name: name)
+    reels, shorts = tmp_path / "reels.mp4", tmp_path / "shorts.mp4"
+    assert reels.read_bytes() == shorts.read_bytes() and reels.stat().st_ino != shorts.stat().st_ino
+    assert not list(tmp_path.glob("*.partial*"))

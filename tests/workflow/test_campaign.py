@@ -8,6 +8,7 @@ import pytest
 
 from ltxflow.campaign import load_campaign
 from ltxflow.errors import CampaignError
+from ltxflow.model_defaults import effective_settings
 
 
 def test_loads_valid_campaign_with_defaults_and_resolved_paths(make_campaign):
@@ -18,8 +19,10 @@ def test_loads_valid_campaign_with_defaults_and_resolved_paths(make_campaign):
     assert c.variants == folder.absolute() / "variants.csv"
     assert c.platforms == ("t-tall", "t-wide") and c.seeds == (1,)
     assert (c.generation.width, c.generation.height, c.generation.num_frames) == (64, 64, 9)
-    assert c.generation.fps == Fraction(24)
-    assert c.video_guidance.cfg == 3.0 and c.audio_guidance.cfg == 7.0  # LTX-2 defaults per modality
+    assert c.generation.fps is None and c.generation.steps == 2  # left out: the checkpoint's; named: the campaign's
+    effective = effective_settings(c)
+    assert effective.fps == Fraction(24) and effective.steps == 2
+    assert effective.video_guidance.cfg == 3.0 and effective.audio_guidance.cfg == 7.0  # LTX-2's scales per modality
     assert c.budget is None and c.expand_mode == "rows"
 
 
@@ -121,5 +124,5 @@ def test_unknown_key_lists_the_toml_names_of_its_table(make_campaign, toml):
     folder = make_campaign(toml(generation="num_frames = 9"))
     with pytest.raises(CampaignError) as err:
         load_campaign(folder)
-    assert str(err.value).endswith("unknown key 'generation.num_frames' (allowed: engine, checkpoint, width, height, "
+    assert str(err.value).endswith("unknown key 'generation.num_frames' (allowed: engine, checkpoint, width, height, pin_size, "
                                    "frames, fps, steps, pipeline, device, dtype)")  # fmt: skip

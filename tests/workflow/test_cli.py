@@ -49,8 +49,9 @@ def test_plan_formats(make_campaign, toml):
     table = invoke("plan", folder)
     assert table.exit_code == 0
     lines = table.output.splitlines()
-    assert lines[0].split() == ["task_id", "variant_id", "seed", "platforms", "status", "size", "prompt"]
-    assert lines[1].split()[1:6] == ["alpha", "1", "reels", "tiktok", "pending"]
+    assert lines[0].split() == ["task_id", "variant_id", "seed", "aspect", "platforms", "status", "size", "steps",
+                                "audio", "prompt"]  # fmt: skip
+    assert lines[1].split()[1:9] == ["alpha", "1", "9:16", "reels", "tiktok", "pending", "64x128x9", "2"]
     assert "2 tasks, 2 pending; estimate $0.00 (~$0.0010/task on cpu); per-clip APIs $0.08-0.36" in table.output
     rows = list(csv.DictReader(io.StringIO(invoke("plan", folder, "--format", "csv").output)))
     assert [r["variant_id"] for r in rows] == ["alpha", "beta"] and rows[0]["prompt"].startswith("A sunny kitchen.")
@@ -126,8 +127,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(make_campaign, toml, tm
         text = toml(platforms='["reels", "myspace"]')
     elif case in ("impossible size", "impossible frames"):
         text = text.replace(f"{content.split()[0]} = {64 if 'width' in content else 9}\n", content + "\n")
-    elif case == "budget exceeded":
-        text = toml(platforms='["reels"]', extra="budget = 0.5\n[estimate]\nseconds_per_task = 3600")
+    elif case == "budget exceeded":  # (its 0.38 s clips are too short for Reels: allowed here, tested elsewhere)
+        text = toml(platforms='["reels"]', extra="budget = 0.5\nallow_spec_failures = true\n[estimate]\n"
+                    "seconds_per_task = 3600")  # fmt: skip
     folder = make_campaign(text)
     target = folder / filename
     if filename != "campaign.toml" or case == "toml syntax":

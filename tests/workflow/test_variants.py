@@ -91,7 +91,7 @@ def test_row_files_platforms_and_strength_checked(make_campaign, toml):
     with pytest.raises(VariantsError, match=r"row 2: platforms: 'tiktok' is not a campaign platform"):
         _variants(make_campaign, bad_platform)
     bad_strength = "variant_id,product,scene,sound,avoid,image_strength\na,m,s,x,y,1.5\n"
-    with pytest.raises(VariantsError, match=r"row 2: image_strength: expected a number in \[0, 1\]"):
+    with pytest.raises(VariantsError, match=r"row 2: image_strength: must be in \[0, 1\], got 1.5"):
         _variants(make_campaign, bad_strength)
     ok = "variant_id,product,scene,sound,avoid,platforms\na,m,s,x,y,t-wide\nb,m,s,x,y,\n"
     rows = _variants(make_campaign, ok)

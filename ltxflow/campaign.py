@@ -262,7 +262,9 @@ class Campaign(Table):
         for platform in self.export:
             if platform not in self.platforms:
                 raise bad_at(f"export.{platform}", f"not one of this campaign's platforms ({', '.join(self.platforms)})")
-        check_lora_stages(self.lora, self.generation.pipeline, self.generation.checkpoint)
+        # no pipeline named: the checkpoint's own, which is never two-stage (one-stage, or distilled for such files)
+        pipeline = self.generation.pipeline or ("distilled" if "distilled" in self.generation.checkpoint else "one-stage")
+        check_lora_stages(self.lora, pipeline, self.generation.checkpoint)
         return self
 
     def model_post_init(self, context: Any) -> None:

@@ -49,6 +49,9 @@ class LoraRef:
     sha256: str  # hex digest of the file's bytes
     strength: float = 1.0  # W += strength * B @ A
     stage: Literal["all", "refine"] = "all"  # "refine": the two-stage refinement only (the distilled LoRA)
+
+
+@dataclass(frozen=True)
 class BrandFit:
     """How brand audio becomes the clip's track: placed (not looped) by default, fades at its edges."""
 

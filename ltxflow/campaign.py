@@ -23,16 +23,19 @@ from ltxflow.campaign_types import (
     EXPAND_MODE,
     ID_PATTERN,
     PIPELINE,
+    PRECISION,
     CampaignName,
     Checkpoint,
     ExportTables,
     File,
+    Flag,
     Fps,
     Integer,
     Integers,
     Names,
     Number,
     OptionalFile,
+    OptionalPath,
     OptionalText,
     Text,
     Unit,
@@ -95,6 +98,18 @@ class Generation(Table):
     pipeline: PIPELINE = key("one-stage", '"one-stage" | "two-stage" | "distilled"', '"one-stage"')
     device: Text = key("auto", '"auto" | "cpu" | "cuda" | "cuda:1" (run --device overrides)', '"auto"')
     dtype: DTYPE = key("auto", '"auto" | "float32" | "bfloat16" | "float16"', '"auto"')
+    precision: PRECISION = key("exact", '"exact" | "fp8" (row-wise FP8 DiT linears on Hopper: faster, ~5-10% different '
+                               'output); in the task id; $LTXFLOW_DIT=fp8 overrides', '"exact"')  # fmt: skip
+    offload: Flag = key(False, "stream DiT blocks from host memory (GPUs smaller than the model); same output, not in "
+                        "the task id; $LTXFLOW_DIT=offload overrides", "false")  # fmt: skip
+    reference_path: Flag = key(False, "the reference-identical DiT path instead of the exact speed settings; not in the "
+                               "task id; $LTXFLOW_DIT=plain overrides", "false")  # fmt: skip
+    text_encoder: OptionalPath = key(None, "Gemma-3 folder for a real checkpoint; its weights' identity is in the task "
+                                     "id; $LTXFLOW_GEMMA_DIR overrides", '"/models/gemma-3-12b-it"')  # fmt: skip
+    prompt_embeddings: OptionalPath = key(None, "precomputed prompt contexts instead of Gemma; its sha256 is in the task "
+                                          "id; $LTXFLOW_PROMPT_EMBEDDINGS overrides", '"contexts.safetensors"')  # fmt: skip
+    upsampler: OptionalPath = key(None, 'x2 latent upsampler for pipeline = "two-stage"; its identity is in the task '
+                                  "id; $LTXFLOW_UPSAMPLER overrides", '"/models/ltx-2-spatial-upscaler-x2.safetensors"')  # fmt: skip
 
     @model_validator(mode="after")
     def _engine_can_make_it(self) -> Generation:
@@ -111,6 +126,8 @@ class Generation(Table):
             raise bad_at("frames", f"{frames} is not 8k+1; nearest valid: {lower} or {lower + 8}")
         if self.steps < 1:
             raise bad_at("steps", f"must be >= 1, got {self.steps}")
+        if self.reference_path and (self.precision != "exact" or self.offload):
+            raise bad_at("reference_path", 'the reference path runs neither precision = "fp8" nor offload')
         return self
 
 

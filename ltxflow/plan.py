@@ -12,6 +12,7 @@ from ltxflow.campaign import Campaign, load_campaign
 from ltxflow.conditioning_files import content_hash, task_input_problems
 from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
+from ltxflow.model_settings import ModelSettings, identities, resolve
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
 from ltxflow.tasks import Conditioning, Task, fps_text
@@ -35,6 +36,13 @@ class Plan:
     presets: Mapping[str, Any] = field(default_factory=dict)  # platform -> Preset with overrides applied
     warnings: tuple[str, ...] = ()
     input_problems: tuple[str, ...] = ()  # one line per unusable conditioning file (variant, role, file)
+    settings: ModelSettings | None = None  # model settings after environment overrides (None: not resolved)
+    missing_files: frozenset[str] = frozenset()  # finished in the ledger, but a recorded file is gone: pending again
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """One line per environment variable that changed a campaign setting."""
+        return self.settings.overrides if self.settings is not None else ()
 
     @property
     def pending_money(self) -> float:
@@ -48,8 +56,11 @@ class Plan:
         return budget is not None and self.spent + self.pending_money > budget + 1e-12
 
 
-def build_tasks(campaign: Campaign) -> list[Task]:
-    """Every task of a campaign: each variant × each seed, prompts rendered, files hashed."""
+def build_tasks(campaign: Campaign, settings: ModelSettings | None = None) -> list[Task]:
+    """Every task of a campaign: each variant × each seed, prompts rendered, files hashed, model settings
+    (default: resolved from the campaign and the environment) and their identities set."""
+    settings = resolve(campaign) if settings is None else settings
+    ids = identities(campaign, settings)
     variants = load_variants(campaign)
     filters = {name: reg.item for name, reg in template_filters().items()}
     template = PromptTemplate(campaign.template, filters)
@@ -60,7 +71,9 @@ def build_tasks(campaign: Campaign) -> list[Task]:
         context = {**variant.values, "row": dict(variant.values), "brand": campaign.brand, "campaign": campaign.name}
         rendered = template.render(context, where)
         for seed in campaign.seeds:
-            tasks.append(_task(campaign, variant, seed, rendered.prompt, rendered.negative_prompt, hashes, where))
+            task = _task(campaign, variant, seed, rendered.prompt, rendered.negative_prompt, hashes, where)
+            tasks.append(replace(task, precision=settings.precision, dtype=campaign.generation.dtype,
+                                 text_encoder_id=ids.text_encoder, upsampler_id=ids.upsampler))  # fmt: skip
     return tasks
 
 
@@ -164,12 +177,13 @@ def plan_campaign(
     """Load, validate and expand a campaign; with a ledger, split finished from pending tasks."""
     campaign = target if isinstance(target, Campaign) else load_campaign(target)
     found_presets = resolve_presets(campaign)
-    tasks = build_tasks(campaign)
+    settings = resolve(campaign)
+    tasks = build_tasks(campaign, settings)
     estimate = estimate_task_cost(
         Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
     )
     problems = dict.fromkeys(line for task in tasks for line in task_input_problems(task))  # seeds repeat them
-    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems))
+    base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems), settings)
     return select(base, ledger=ledger, only=only, limit=limit)
 
 
@@ -184,7 +198,7 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
     if limit is not None and limit < 0:
         raise LtxflowError(f"--limit must be >= 0, got {limit}")
     selected = tuple(t for t in tasks if not only or t.variant_id in only)
-    finished = frozenset(ledger.finished_task_ids(campaign.name)) if ledger is not None else frozenset()
+    finished, missing = finished_with_files(ledger, campaign.name) if ledger is not None else (frozenset(), frozenset())
     pending = [t for t in selected if t.id not in finished]
     if limit is not None:
         pending = pending[:limit]
@@ -192,10 +206,32 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
     warnings = []
     if campaign.generation.engine not in engines():
         warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
-    plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=())
+    plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=(),
+                   missing_files=missing)  # fmt: skip
     if plan.over_budget:
         warnings.append(
             f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} each (${plan.pending_money:.2f}) "
             f"+ ${spent:.2f} spent exceed the ${campaign.budget:.2f} budget"
         )
     return replace(plan, warnings=tuple(warnings))
+
+
+def finished_with_files(ledger: Ledger, campaign: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(finished task ids whose recorded files all exist with their recorded size, finished ids missing some).
+
+    Outputs are content-addressed (a task's files are never overwritten by another task), so a file that is
+    there with its size is the recorded one; a task whose file was deleted (by hand, `gc`) is made again.
+    """
+    finished = ledger.finished_task_ids(campaign)
+    missing = set()
+    for output in ledger.outputs(campaign):
+        if output.task_id in finished and not _present(Path(output.path), output.bytes):
+            missing.add(output.task_id)
+    return frozenset(finished - missing), frozenset(missing)
+
+
+def _present(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False

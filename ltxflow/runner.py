@@ -197,7 +197,6 @@ class _RunState:
             self.ledger.release_claim(task.id, self.worker)
             raise
         folder = task_folder(self.out, task.id, self.run_id)
-        recorded = False
         task_in = _task_in(task)
         try:
             with _Heartbeat(self.ledger, task.id, self.worker, self.lease_s):
@@ -209,24 +208,36 @@ class _RunState:
                 costs = self._costs(task, usage)
                 self.ledger.record_task(self.run_id, task_in, outputs, costs, usage, stages=_stages(clock),
                                         worker=self.worker)  # fmt: skip
-            recorded = True
             self.finished += 1
             self.spent += _actual(costs)
             if self.hook.task_finished.get_hookimpls():
                 self.hook.task_finished(task=task, outputs=self.ledger.task_outputs(task.id))
         except ClaimLost as lost:  # our lease ran out and another run took the task: its record stands
-            _remove(folder)
+            self._forget(task, folder)
             tqdm.write(f"lost: {task.stem()}: {lost}")
         except Exception as exc:
-            if recorded:
-                raise  # a notification plugin failed after the task was safely recorded
-            _remove(folder)
+            if not self._forget(task, folder):
+                raise  # the task is recorded: a notification plugin failed after that
             self._record_failure(engine, task, task_in, exc, clock)
-        except BaseException:
-            if not recorded:
-                _remove(folder)
+        except BaseException:  # Ctrl-C, SIGTERM: clean up unless the record was committed, then stop
+            if self._forget(task, folder):
                 self.ledger.release_claim(task.id, self.worker)
             raise
+
+    def _forget(self, task: Task, folder: Path) -> bool:
+        """Delete this attempt's files unless a committed ledger row refers to them; True when deleted.
+
+        Commit, then forget, decided here by the ledger and never by timing: an interrupt that lands after
+        record_task committed (in the heartbeat's join, say) must not delete files the ledger now vouches for.
+        """
+        try:
+            recorded = any(Path(o.path).parent == folder for o in self.ledger.task_outputs(task.id))
+        except LedgerError:
+            return False  # the ledger cannot say: keep the files (gc lists them if they were never recorded)
+        if recorded:
+            return False
+        _remove(folder)
+        return True
 
     def close(self) -> None:
         """Release the engine."""

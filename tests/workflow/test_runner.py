@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ltxflow.campaign import load_campaign
@@ -147,6 +149,25 @@ def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, l
     rerun = _run(campaign, ledger, out)
     assert rerun.finished == 1 and len(ledger.finished_task_ids("spring")) == 2
     assert len([n for n in _stored(out) if "beta" in n]) == 7 and len([n for n in _files(out) if "beta" in n]) == 7
+
+
+def test_an_interrupt_after_the_commit_keeps_the_files_the_ledger_records(campaign, ledger, tmp_path, fake_engine,
+                                                                          monkeypatch):  # fmt: skip
+    real = Ledger.record_task
+
+    def commit_then_ctrl_c(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise KeyboardInterrupt  # lands after the transaction committed, before the runner notes it
+
+    monkeypatch.setattr(Ledger, "record_task", commit_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        _run(campaign, ledger, tmp_path / "out")
+    outputs = ledger.outputs("spring")
+    assert len(ledger.finished_task_ids("spring")) == 1 and outputs
+    assert all(Path(o.path).is_file() for o in outputs)  # committed, so kept: never deleted behind the ledger
+    monkeypatch.setattr(Ledger, "record_task", real)
+    rerun = _run(campaign, ledger, tmp_path / "out")
+    assert rerun.finished == 1 and rerun.run.skipped == 1  # the recorded task is not made again
 
 
 def test_sigterm_is_cleaned_up_like_ctrl_c(campaign, ledger, tmp_path, fake_engine):

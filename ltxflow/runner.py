@@ -116,6 +116,9 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     if plan.over_budget:
         raise BudgetError(f"{campaign.path}: budget: {plan.warnings[-1].removeprefix('budget: ')}")
     out = Path(out_dir).absolute() / safe_name(campaign.name)
+    for dead in ledger.mark_dead_runs():  # runs of this host whose process is gone: say so, free their tasks
+        tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
+    sweep_dead_attempts(out, ledger, campaign.name)
     skipped = sum(1 for t in plan.selected if t.id in plan.finished)
     run_id = ledger.start_run(campaign.name, "run", planned_tasks=skipped + len(plan.pending), skipped=skipped)
     ledger.set_current(campaign.name, [t.id for t in plan.tasks])
@@ -136,6 +139,20 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     view = rebuild_view(ledger, campaign.name, out, {t.id: t for t in plan.tasks})
     return RunResult(plan, record, state.finished, tuple(state.failed), state.budget_stop, view.manifest,
                      view.contact_sheet, ledger.location, view.folder, state.waited)  # fmt: skip
+
+
+def sweep_dead_attempts(out: Path, ledger: Ledger, campaign: str) -> list[Path]:
+    """Remove the attempt folders (`tasks/<task id>/<run id>/`) that a run which has ended left unrecorded: the
+    partial files of a run that was killed mid-task. Folders of running runs and recorded files stay."""
+    tasks = out / TASKS_DIR
+    if not tasks.is_dir():
+        return []
+    ended = {r.id for r in ledger.runs(campaign) if r.status != "running"}
+    recorded = {Path(o.path).parent for o in ledger.outputs(campaign)}
+    swept = [a for a in sorted(tasks.glob("*/*")) if a.is_dir() and a.name in ended and a not in recorded]
+    for attempt in swept:
+        _remove(attempt)
+    return swept
 
 
 class _RunState:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ltxflow.errors import LtxflowError
+
+if TYPE_CHECKING:
+    from ltxflow.ledger.records import StageRecord
 
 
 @click.command()
@@ -37,7 +41,7 @@ def ledger(by: str, campaign: str | None, csv_path: Path | None, ledger_url: str
         click.echo(f"csv: {csv_path}")
 
 
-def _print_stages(rows: list) -> None:  # noqa: ANN001 (StageRecord, imported lazily)
+def _print_stages(rows: list[StageRecord]) -> None:
     """Seconds per stage, summed over every attempt."""
     click.echo(f"{'campaign':<20} {'stage':<12} {'attempts':>8} {'wall_s':>9} {'device_s':>9}")
     for r in rows:

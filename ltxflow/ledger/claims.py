@@ -92,12 +92,15 @@ def _expired(held: ClaimRecord, now: datetime) -> bool:
 
 def _dead_on(held: ClaimRecord, host: str) -> bool:
     """Whether the holder was a process of `host` (ours) that no longer runs."""
-    if held.host != host:
-        return False
+    return held.host == host and not process_exists(held.pid)
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this pid runs on this host."""
     try:
-        os.kill(held.pid, 0)  # signal 0: only asks whether the process exists
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
-        return True
-    except PermissionError:  # it exists, owned by another user
         return False
-    return False
+    except PermissionError:  # it exists, owned by another user
+        return True
+    return True

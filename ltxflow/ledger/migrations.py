@@ -168,6 +168,12 @@ def m006_current_tasks(conn: Connection) -> None:
 )"""))
 
 
+def m007_run_processes(conn: Connection) -> None:
+    """The host and pid of each run's process, so a run whose process died is marked `died` at the next start."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN host TEXT"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_lookup_indexes,
@@ -175,6 +181,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_task_stages,
     m005_failure_tracebacks,
     m006_current_tasks,
+    m007_run_processes,
 )
 
 

@@ -50,7 +50,7 @@ class RunRecord(SQLModel):
     id: str = text("ULID of the run: sortable by start time", primary_key=True)
     campaign: str = text("campaign name")
     command: str = text('the recording command: "run", ...')
-    status: RunStatus = text("running | finished | failed | interrupted")
+    status: RunStatus = text("running | finished | failed | interrupted | died (its process vanished)")
     planned_tasks: int = Field(description="tasks the run considered, already-finished ones included")
     finished: int = Field(description="tasks this run recorded as finished")
     failed: int = Field(description="tasks this run recorded as failed")
@@ -58,6 +58,8 @@ class RunRecord(SQLModel):
     started_utc: str = text("ISO 8601 UTC")
     finished_utc: str | None = text("ISO 8601 UTC; NULL while running", default=None)
     duration_ms: int | None = big("wall time of the run; NULL while running", default=None)
+    host: str | None = text("host name of the run's process (NULL before m007)", default=None)
+    pid: int | None = Field(default=None, description="process id of the run on its host (NULL before m007)")
 
     @property
     def run_id(self) -> str:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ltxflow.errors import LtxflowError
 
-RunStatus = Literal["running", "finished", "failed", "interrupted"]
+RunStatus = Literal["running", "finished", "failed", "interrupted", "died"]
 TaskStatus = Literal["finished", "failed"]
 SummaryBy = Literal["campaign", "variant", "platform"]
 

@@ -8,6 +8,8 @@ latest attempt only, while money lines are kept for every attempt (that money wa
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -38,7 +40,7 @@ from ltxflow.ledger.models import (
 )
 from ltxflow.ledger.records import LedgerError, RunStatus, StageRecord, SummaryBy, SummaryRow
 
-_END_STATUSES = ("finished", "failed", "interrupted")
+_END_STATUSES = ("finished", "failed", "interrupted", "died")
 
 # Statements built once, so SQLAlchemy's compiled cache serves every call.
 _BUMP_RUN = {
@@ -130,7 +132,8 @@ class Ledger:
         run_id = new_ulid()
         with db.write_transaction(self.engine) as conn:
             run = RunRecord(id=run_id, campaign=campaign, command=command, status="running", planned_tasks=planned_tasks,
-                            finished=0, failed=0, skipped=skipped, started_utc=utc_now())  # fmt: skip
+                            finished=0, failed=0, skipped=skipped, started_utc=utc_now(), host=socket.gethostname(),
+                            pid=os.getpid())  # fmt: skip
             conn.execute(insert(RUNS).values(run.model_dump()))
         return run_id
 
@@ -150,6 +153,21 @@ class Ledger:
                 .values(status=status, finished_utc=now.isoformat(timespec="microseconds"), duration_ms=elapsed_ms)
             )
             return _run_record(conn, run_id)
+
+    def mark_dead_runs(self) -> list[RunRecord]:
+        """Mark `died` every run still `running` whose process, on this host, no longer exists (a kill -9, a
+        crash, a power cut), and drop its claims; return those runs. Runs of other hosts are left alone."""
+        host, now = socket.gethostname(), datetime.now(UTC)
+        with db.write_transaction(self.engine) as conn:
+            query = select(RUNS).where(RUNS.c.status == "running", RUNS.c.host == host, RUNS.c.pid != os.getpid())
+            dead = [r for r in (RunRecord.model_validate(row) for row in conn.execute(query).mappings())
+                    if r.pid is not None and not _claims.process_exists(r.pid)]  # fmt: skip
+            for r in dead:
+                elapsed_ms = int((now - datetime.fromisoformat(r.started_utc)).total_seconds() * 1000)
+                conn.execute(update(RUNS).where(RUNS.c.id == r.id).values(
+                    status="died", finished_utc=now.isoformat(timespec="microseconds"), duration_ms=elapsed_ms))  # fmt: skip
+                conn.execute(delete(CLAIMS).where(CLAIMS.c.run_id == r.id))
+            return [_run_record(conn, r.id) for r in dead]
 
     def run(self, run_id: str) -> RunRecord:
         """One run by id."""

@@ -268,3 +268,32 @@ def test_hook_run_finished(campaign, ledger, tmp_path, fake_engine, pm):
     finally:
         pm.unregister(name="notify")
     assert [(r.status, r.finished, r.failed) for r in runs] == [("failed", 1, 1)]
+
+
+def test_a_killed_run_is_marked_died_and_its_partial_files_swept_at_the_next_start(campaign, ledger, tmp_path,
+                                                                                   fake_engine):  # fmt: skip
+    import sqlite3
+    import subprocess
+    import sys
+
+    from ltxflow.ledger.claims import Worker
+    from ltxflow.runner import task_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed = ledger.start_run("spring", "run", 2)  # as a `kill -9` leaves it: running, holding a claim
+    alive = ledger.start_run("spring", "run", 2)  # a run of this process, still going
+    with sqlite3.connect(ledger.location) as conn:
+        conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (gone.pid, killed))
+    ledger.claim("a" * 16, "spring", Worker(Worker.this_process(killed).host, gone.pid, killed))
+    out = tmp_path / "out"
+    partial = task_folder(out / "spring", "a" * 16, killed) / ".spring__alpha__s1__reels.123-ab.partial.mp4"
+    busy = task_folder(out / "spring", "b" * 16, alive) / "spring__beta__s1.wav"
+    for path in (partial, busy):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"half")
+    result = _run(campaign, ledger, out)
+    assert result.exit_code == 0
+    assert ledger.run(killed).status == "died" and ledger.run(alive).status == "running"
+    assert not partial.parent.exists() and busy.exists()  # the dead run's leftovers swept, a live run's kept
+    assert ledger.claims() == []

@@ -26,10 +26,12 @@ from ltxflow.campaign_types import (
     ID_PATTERN,
     PIPELINE,
     Bool,
+    PRECISION,
     CampaignName,
     Checkpoint,
     ExportTables,
     File,
+    Flag,
     Fps,
     Integer,
     Integers,
@@ -37,6 +39,7 @@ from ltxflow.campaign_types import (
     Number,
     Offset,
     OptionalFile,
+    OptionalPath,
     OptionalText,
     Seconds,
     Text,
@@ -106,6 +109,18 @@ class Generation(Table):
                                     'checkpoint named *distilled*, else "one-stage"', '"one-stage"')  # fmt: skip
     device: Text = key("auto", '"auto" | "cpu" | "cuda" | "cuda:1" (run --device overrides)', '"auto"')
     dtype: DTYPE = key("auto", '"auto" | "float32" | "bfloat16" | "float16"', '"auto"')
+    precision: PRECISION = key("exact", '"exact" | "fp8" (row-wise FP8 DiT linears on Hopper: faster, ~5-10% different '
+                               'output); in the task id; $LTXFLOW_DIT=fp8 overrides', '"exact"')  # fmt: skip
+    offload: Flag = key(False, "stream DiT blocks from host memory (GPUs smaller than the model); same output, not in "
+                        "the task id; $LTXFLOW_DIT=offload overrides", "false")  # fmt: skip
+    reference_path: Flag = key(False, "the reference-identical DiT path instead of the exact speed settings; not in the "
+                               "task id; $LTXFLOW_DIT=plain overrides", "false")  # fmt: skip
+    text_encoder: OptionalPath = key(None, "Gemma-3 folder for a real checkpoint; its weights' identity is in the task "
+                                     "id; $LTXFLOW_GEMMA_DIR overrides", '"/models/gemma-3-12b-it"')  # fmt: skip
+    prompt_embeddings: OptionalPath = key(None, "precomputed prompt contexts instead of Gemma; its sha256 is in the task "
+                                          "id; $LTXFLOW_PROMPT_EMBEDDINGS overrides", '"contexts.safetensors"')  # fmt: skip
+    upsampler: OptionalPath = key(None, 'x2 latent upsampler for pipeline = "two-stage"; its identity is in the task '
+                                  "id; $LTXFLOW_UPSAMPLER overrides", '"/models/ltx-2-spatial-upscaler-x2.safetensors"')  # fmt: skip
 
     @property
     def multiple(self) -> int:
@@ -125,6 +140,8 @@ class Generation(Table):
             raise bad_at("frames", problem)
         if self.steps is not None and (problem := steps_problem(self.steps)):
             raise bad_at("steps", problem)
+        if self.reference_path and (self.precision != "exact" or self.offload):
+            raise bad_at("reference_path", 'the reference path runs neither precision = "fp8" nor offload')
         return self
 
 

@@ -168,6 +168,17 @@ def _checkpoint(value: Any, info: ValidationInfo) -> str:
     return checkpoint
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad(f"expected true or false, got {value!r}")
+    return value
+
+
+def _path(value: Any, info: ValidationInfo) -> Path:
+    """A file or folder path resolved against the campaign folder (the engine checks it when it loads)."""
+    return (_folder(info) / _text(value)).absolute()
+
+
 def _campaign_name(value: Any) -> str:
     name = _text(value)
     if not ID_PATTERN.fullmatch(name) or ".." in name:
@@ -199,6 +210,8 @@ Fps = Annotated[Fraction, PlainValidator(_fps)]
 File = Annotated[Path, PlainValidator(_file)]
 OptionalFile = Annotated[Path | None, PlainValidator(_file)]
 Checkpoint = Annotated[str, PlainValidator(_checkpoint)]
+Flag = Annotated[bool, PlainValidator(_flag)]
+OptionalPath = Annotated[Path | None, PlainValidator(_path)]
 CampaignName = Annotated[str, PlainValidator(_campaign_name)]
 ExportTables = Annotated[Mapping[str, Mapping[str, Any]], PlainValidator(_export)]
 PIPELINE = Annotated[Literal["one-stage", "two-stage", "distilled"], PlainValidator(_choice(PIPELINES))]
@@ -206,6 +219,7 @@ AUDIO_MODE = Annotated[Literal["text", "reference", "video-to-audio", "silent"],
 EXPAND_MODE = Annotated[Literal["rows", "cartesian"], PlainValidator(_choice(("rows", "cartesian")))]
 FIT = Annotated[Literal["pad", "loop", "stretch-to-clip"], PlainValidator(_choice(BRAND_FITS))]
 COVER_RULE = Annotated[Literal["sharpest", "middle", "at"], PlainValidator(_choice(COVER_RULES))]
+PRECISION = Annotated[Literal["exact", "fp8"], PlainValidator(_choice(("exact", "fp8")))]
 DTYPE = Annotated[Literal["auto", "float32", "bfloat16", "float16"],
                   PlainValidator(_choice(("auto", "float32", "bfloat16", "float16")))]  # fmt: skip
 

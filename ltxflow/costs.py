@@ -44,8 +44,9 @@ class Usage:
     """What one task used."""
 
     device: str  # torch device name: "cpu", "NVIDIA H100 80GB HBM3", ...
-    device_seconds: float  # wall seconds the device was busy with this task
+    device_seconds: float  # seconds the device was held for this task, every stage included (export too)
     clips: int = 1  # clips generated (what a per-clip API would bill)
+    stages: tuple[tuple[str, float], ...] = ()  # (stage, device seconds) making up device_seconds, when known
 
 
 @dataclass(frozen=True)
@@ -193,13 +194,20 @@ def device_cost(usage: Usage, rates: Rates) -> CostItem:
     rate = rates.hourly_rate(usage.device)
     return CostItem(
         source="device",
-        description=f"{usage.device_seconds:.1f} s on {usage.device} at ${rate:.2f}/h",
+        description=f"{usage.device_seconds:.1f} s on {usage.device} at ${rate:.2f}/h" + _breakdown(usage),
         kind="actual",
         quantity=hours,
         unit="hour",
         unit_price=rate,
         amount=hours * rate,
     )
+
+
+def _breakdown(usage: Usage) -> str:
+    """" (load 2.0 s, denoise 5.1 s, ...)" from the usage's stages, "" without them."""
+    if not usage.stages:
+        return ""
+    return " (" + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in usage.stages) + ")"
 
 
 def api_comparisons(usage: Usage, rates: Rates) -> list[CostItem]:

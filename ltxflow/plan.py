@@ -15,6 +15,7 @@ from ltxflow.conditioning_files import content_hash, task_input_problems
 from ltxflow.costs import Estimate, Rates, Usage, estimate_task_cost, load_rates
 from ltxflow.errors import CampaignError, LtxflowError, VariantsError
 from ltxflow.model_defaults import Effective, effective_settings
+from ltxflow.model_settings import ModelSettings, identities, resolve
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
 from ltxflow.loras import merged
@@ -46,6 +47,13 @@ class Plan:
     effective: Effective | None = None  # the generation settings over the checkpoint's reference values
     predictions: tuple[Prediction, ...] = ()  # what the deliverables will break (failures) or have changed (notes)
     notes: tuple[str, ...] = ()  # settings the run will not use, etc. (warnings that do not depend on the ledger)
+    settings: ModelSettings | None = None  # model settings after environment overrides (None: not resolved)
+    missing_files: frozenset[str] = frozenset()  # finished in the ledger, but a recorded file is gone: pending again
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """One line per environment variable that changed a campaign setting."""
+        return self.settings.overrides if self.settings is not None else ()
 
     @property
     def spec_failures(self) -> tuple[Prediction, ...]:
@@ -70,18 +78,22 @@ class Plan:
 
 
 def build_tasks(campaign: Campaign, found_presets: Mapping[str, Any] | None = None,
-                effective: Effective | None = None, notes: list[str] | None = None) -> list[Task]:  # fmt: skip
+                effective: Effective | None = None, notes: list[str] | None = None,
+                settings: ModelSettings | None = None) -> list[Task]:  # fmt: skip
     """Every task of a campaign: each variant × its seeds × its aspect groups, prompts rendered, files hashed.
 
     `found_presets` (plan_campaign passes the resolved ones; by default the registered ones as they are, an
     unregistered name taking the budget as its size) decide the aspect groups; `effective` (default: read from
-    the checkpoint) the generation settings; `notes` collects row settings a pipeline ignores.
+    the checkpoint) the generation settings; `notes` collects row settings a pipeline ignores; `settings` (default:
+    resolved from the campaign and the environment) the model settings whose identities enter the task ids.
     """
     if found_presets is None:
         known = presets()
         found_presets = {name: known[name].item if name in known else None for name in campaign.platforms}
     effective = effective_settings(campaign) if effective is None else effective
     groups = campaign_groups(campaign, found_presets, effective)
+    settings = resolve(campaign) if settings is None else settings
+    ids = identities(campaign, settings)
     variants = load_variants(campaign)
     filters = {name: reg.item for name, reg in template_filters().items()}
     template = PromptTemplate(campaign.template, filters)
@@ -96,6 +108,8 @@ def build_tasks(campaign: Campaign, found_presets: Mapping[str, Any] | None = No
         mine = [(g, ps) for g, ps in mine if ps]
         base = _variant_task(campaign, effective, variant, rendered.prompt, rendered.negative_prompt, hashes, where,
                              notes)  # fmt: skip
+        base = replace(base, precision=settings.precision, dtype=campaign.generation.dtype,
+                       text_encoder_id=ids.text_encoder, upsampler_id=ids.upsampler)  # fmt: skip
         for seed in variant.settings.seeds or campaign.seeds:
             for group, group_platforms in mine:
                 task = replace(base, seed=seed, width=group.width, height=group.height, aspect=group.name,
@@ -243,7 +257,8 @@ def plan_campaign(
     found_presets = resolve_presets(campaign)
     effective = effective_settings(campaign)
     notes: list[str] = []
-    tasks = build_tasks(campaign, found_presets, effective, notes)
+    settings = resolve(campaign)
+    tasks = build_tasks(campaign, found_presets, effective, notes, settings)
     estimate = estimate_task_cost(
         Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
     )
@@ -251,7 +266,8 @@ def plan_campaign(
     groups = campaign_groups(campaign, found_presets, effective)
     notes[:0] = [*_settings_notes(campaign, effective, tasks), *loss_warnings(groups, campaign.generation.pin_size)]
     base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems),
-                groups, effective, tuple(predict_all(tasks, found_presets)), tuple(dict.fromkeys(notes)))  # fmt: skip
+                groups, effective, tuple(predict_all(tasks, found_presets)), tuple(dict.fromkeys(notes)),
+                settings)  # fmt: skip
     return select(base, ledger=ledger, only=only, limit=limit)
 
 
@@ -283,7 +299,7 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
     if limit is not None and limit < 0:
         raise LtxflowError(f"--limit must be >= 0, got {limit}")
     selected = tuple(t for t in tasks if not only or t.variant_id in only)
-    finished = frozenset(ledger.finished_task_ids(campaign.name)) if ledger is not None else frozenset()
+    finished, missing = finished_with_files(ledger, campaign.name) if ledger is not None else (frozenset(), frozenset())
     pending = [t for t in selected if t.id not in finished]
     if limit is not None:
         pending = pending[:limit]
@@ -292,10 +308,32 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
     if campaign.generation.engine not in engines():
         warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
     warnings.extend(plan.notes)
-    plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=())
+    plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=(),
+                   missing_files=missing)  # fmt: skip
     if plan.over_budget:
         warnings.append(
             f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} each (${plan.pending_money:.2f}) "
             f"+ ${spent:.2f} spent exceed the ${campaign.budget:.2f} budget"
         )
     return replace(plan, warnings=tuple(warnings))
+
+
+def finished_with_files(ledger: Ledger, campaign: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(finished task ids whose recorded files all exist with their recorded size, finished ids missing some).
+
+    Outputs are content-addressed (a task's files are never overwritten by another task), so a file that is
+    there with its size is the recorded one; a task whose file was deleted (by hand, `gc`) is made again.
+    """
+    finished = ledger.finished_task_ids(campaign)
+    missing = set()
+    for output in ledger.outputs(campaign):
+        if output.task_id in finished and not _present(Path(output.path), output.bytes):
+            missing.add(output.task_id)
+    return frozenset(finished - missing), frozenset(missing)
+
+
+def _present(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False

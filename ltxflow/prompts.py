@@ -14,6 +14,24 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from ltxflow.errors import TemplateError
 
 NEGATIVE_VARIABLE = "negative_prompt"  # a template sets it with {% set negative_prompt = "..." %}
+MAX_RENDERED_CHARS = 20_000  # a rendered prompt (or negative prompt) longer than this is refused
+MAX_POWER = 64  # `a ** b` on integers with b above this is refused (10 ** 10 ** 9 would take the CPU for ever)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus limits on what one expression may build: `*` on text or lists and `**` on integers."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > MAX_RENDERED_CHARS:
+                    raise SecurityError(f"repeating {len(seq)} items {times} times exceeds the "
+                                        f"{MAX_RENDERED_CHARS}-character prompt limit")  # fmt: skip
+        if operator == "**" and isinstance(right, int) and isinstance(left, int) and right > MAX_POWER:
+            raise SecurityError(f"integer power {right} is over the limit of {MAX_POWER}")
+        return super().call_binop(context, operator, left, right)
 
 
 @dataclass(frozen=True)
@@ -30,7 +48,7 @@ class PromptTemplate:
     def __init__(self, path: Path, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
         """Load and compile `path`; raise TemplateError naming the file and line on a syntax error."""
         self.path = Path(path)
-        self.env = SandboxedEnvironment(
+        self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(str(self.path.parent)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -49,9 +67,7 @@ class PromptTemplate:
     def render(self, context: Mapping[str, Any], where: str) -> Rendered:
         """Render for one row; `where` names the row in errors ("variants.csv: row 4")."""
         try:
-            module = self.template.make_module(dict(context))
-            prompt = _tidy(str(module))
-            negative = _tidy(str(getattr(module, NEGATIVE_VARIABLE, "")))
+            prompt, negative = self._bounded(dict(context), where)
         except SecurityError as exc:
             raise TemplateError(f"{self.path}: {where}: blocked by the template sandbox: {exc}") from None
         except jinja2.UndefinedError as exc:
@@ -67,6 +83,26 @@ class PromptTemplate:
         if not prompt:
             raise TemplateError(f"{self.path}: {where}: the template rendered an empty prompt")
         return Rendered(prompt, negative)
+
+
+    def _bounded(self, context: dict[str, Any], where: str) -> tuple[str, str]:
+        """Render chunk by chunk, stopping as soon as the output passes MAX_RENDERED_CHARS (a loop of many
+        small pieces could otherwise fill memory before the result is ever measured)."""
+        ctx = self.template.new_context(context)
+        chunks, size = [], 0
+        for chunk in self.template.root_render_func(ctx):
+            size += len(chunk)
+            if size > 4 * MAX_RENDERED_CHARS:  # whitespace collapses below; this bounds what is held meanwhile
+                raise TemplateError(f"{self.path}: {where}: the rendered prompt passes the "
+                                    f"{MAX_RENDERED_CHARS}-character limit")  # fmt: skip
+            chunks.append(chunk)
+        prompt = _tidy("".join(chunks))
+        negative = _tidy(str(ctx.get_exported().get(NEGATIVE_VARIABLE, "")))
+        for text in (prompt, negative):
+            if len(text) > MAX_RENDERED_CHARS:
+                raise TemplateError(f"{self.path}: {where}: the rendered prompt is {len(text)} characters, over "
+                                    f"the {MAX_RENDERED_CHARS}-character limit")  # fmt: skip
+        return prompt, negative
 
 
 def _tidy(text: str) -> str:

@@ -17,6 +17,8 @@ PIPELINES: tuple[str, ...] = ("one-stage", "two-stage", "distilled")
 AUDIO_MODES: tuple[str, ...] = ("text", "reference", "video-to-audio", "silent")
 
 NAME_MAX = 64  # characters kept of each part of a file name
+# Task fields added after ids shipped, with the value every earlier task had: left out of the id at that value.
+_ADDED_LATER = {"precision": "exact", "dtype": "auto", "text_encoder_id": "", "upsampler_id": ""}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -99,6 +101,10 @@ class Task:
     split_aspects: bool = False  # True when the variant has several masters: their files carry the aspect tag
     brand_fit: BrandFit | None = None  # how the brand audio is placed; None when the task has no brand audio
     cover: Cover = Cover()
+    precision: str = "exact"  # "exact" | "fp8": FP8 DiT linears change the output
+    dtype: str = "auto"  # compute dtype as the campaign sets it
+    text_encoder_id: str = ""  # identity of the text encoder's weights or prompt-embeddings file; "" = built in
+    upsampler_id: str = ""  # identity of the two-stage x2 upsampler; "" = none or built in
 
     @property
     def frame_rate(self) -> Fraction:
@@ -137,6 +143,9 @@ class Task:
             lora.pop("path")
         if not record["loras"]:
             del record["loras"]  # tasks without LoRAs keep the ids they had before LoRAs existed
+        for key, neutral in _ADDED_LATER.items():  # at their defaults, settings added later keep earlier ids
+            if record[key] == neutral:
+                record.pop(key)
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from ltxflow.loras import RowLora, row_loras
 from ltxflow.tasks import safe_name
 
 ID_COLUMN = "variant_id"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, except tab, newline, CR
 RESERVED = (ID_COLUMN, *COLUMNS, "platforms", *LORA_COLUMNS)  # every other column is only template text
 
 
@@ -51,6 +53,11 @@ def read_table(path: Path) -> pd.DataFrame:
         raise VariantsError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     if not text.strip():
         raise VariantsError(f"{path}: empty file, expected a header row and at least one variant")
+    bad = _CONTROL.search(text)
+    if bad is not None:  # a NUL or other control character past the binary sniff would reach prompts and paths
+        line = text.count("\n", 0, bad.start()) + 1
+        raise VariantsError(f"{path}: line {line}: control character U+{ord(bad.group()):04X} in the text; "
+                            "CSV cells must be plain text")  # fmt: skip
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
     except (pd.errors.ParserError, csv.Error) as exc:

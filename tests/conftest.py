@@ -23,3 +23,13 @@ def _load_stubs() -> types.ModuleType:
 def ltx_pipelines() -> types.SimpleNamespace:
     """ltx_pipelines.utils.{helpers,samplers,constants,types,media_io}."""
     return _load_stubs().import_ltx_pipelines("helpers", "samplers", "constants", "types", "media_io")
+
+
+@pytest.fixture(autouse=True)
+def _own_default_ledger_and_model_settings(tmp_path, monkeypatch):
+    """Commands that follow the ledger location rule read a ledger of the test's own, never ./ltxflow-ledger.db
+    of the checkout (a demo run there would make planned tasks look finished); model-setting overrides from
+    the developer's shell ($LTXFLOW_DIT, ...) would change task ids, so they are cleared."""
+    monkeypatch.setenv("LTXFLOW_LEDGER", str(tmp_path / "default-ledger.db"))
+    for name in ("LTXFLOW_DIT", "LTXFLOW_GEMMA_DIR", "LTXFLOW_PROMPT_EMBEDDINGS", "LTXFLOW_UPSAMPLER"):
+        monkeypatch.delenv(name, raising=False)

@@ -20,12 +20,6 @@ _ledger_opt = click.option("--ledger", "ledger_url", default=None, help="Ledger:
                            "(default $LTXFLOW_LEDGER or ./ltxflow-ledger.db).")  # fmt: skip
 
 
-def _open_ledger(url: str | None):  # noqa: ANN202 (Ledger, imported lazily)
-    from ltxflow.ledger.store import Ledger
-
-    return Ledger.open(url)
-
-
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 def init(folder: Path) -> None:
@@ -74,12 +68,16 @@ def validate(campaign: Path) -> None:
 @click.option("--only", multiple=True, help="Only this variant_id (repeatable).")
 @click.option("--limit", type=int, default=None, help="At most N pending tasks.")
 def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...], limit: int | None) -> None:
-    """Show the tasks, platforms and cost estimate of CAMPAIGN without loading an engine."""
+    """Show the tasks (finished ones as finished), platforms and cost estimate of what is pending in CAMPAIGN,
+    without loading an engine; reads the ledger (--ledger, else $LTXFLOW_LEDGER, else ./ltxflow-ledger.db)."""
+    from ltxflow.ledger.db import default_ledger_location
+    from ltxflow.ledger.store import Ledger
     from ltxflow.plan import plan_campaign
 
-    ledger = _open_ledger(ledger_url) if ledger_url else None
+    ledger = Ledger.open_existing(ledger_url)  # plan only reads: no ledger file is created
     try:
         result = plan_campaign(campaign, ledger=ledger, only=only, limit=limit)
+        where = ledger.location if ledger is not None else f"{ledger_url or default_ledger_location()} (none yet)"
     finally:
         if ledger is not None:
             ledger.close()
@@ -87,7 +85,8 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
 
     rows = _plan_rows(result)
     if fmt == "json":
-        click.echo(json.dumps({"campaign": result.campaign.name, "tasks": rows, "summary": _plan_summary(result),
+        summary = {**_plan_summary(result), "ledger": where, "overrides": list(result.overrides)}
+        click.echo(json.dumps({"campaign": result.campaign.name, "tasks": rows, "summary": summary,
                                **report_record(result)}, indent=2))  # fmt: skip
         return
     if fmt == "csv":
@@ -106,6 +105,9 @@ def plan(campaign: Path, fmt: str, ledger_url: str | None, only: tuple[str, ...]
     click.echo(f"{summary['tasks']} tasks, {summary['pending']} pending; estimate ${summary['pending_usd']:.2f} "
                f"(~${summary['usd_per_task']:.4f}/task on {result.campaign.estimate.device}); per-clip APIs "
                f"${summary['api_low_usd']:.2f}-{summary['api_high_usd']:.2f}")  # fmt: skip
+    click.echo(f"ledger: {where}")
+    for override in result.overrides:
+        click.echo(f"override: {override}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
     for problem in result.input_problems:
@@ -117,7 +119,7 @@ def _plan_rows(result: Plan) -> list[dict[str, object]]:
     return [
         {"task_id": t.id, "variant_id": t.variant_id, "seed": t.seed, "aspect": t.aspect,
          "platforms": " ".join(t.platforms),
-         "status": "pending" if t.id in pending else ("done" if t.id in result.finished else "later"),
+         "status": "pending" if t.id in pending else ("finished" if t.id in result.finished else "later"),
          "size": f"{t.width}x{t.height}x{t.num_frames}", "steps": t.steps, "audio": t.audio_mode,
          "prompt": t.prompt}  # fmt: skip
         for t in result.selected
@@ -177,6 +179,9 @@ def run(campaign: Path, only: tuple[str, ...], limit: int | None, dry_run: bool,
     click.echo(f"{result.plan.campaign.name}: {record.finished} finished, {record.failed} failed, "
                f"{record.skipped} skipped, {record.pending} not run"
                + (f"; {spec} deliverable{'s' if spec != 1 else ''} failing their spec{allowed}" if spec else ""))  # fmt: skip
+    click.echo(f"ledger: {result.ledger}")
+    if result.current is not None:
+        click.echo(f"current: {result.current}")
     if result.manifest is not None:
         click.echo(f"manifest: {result.manifest}")
     if result.contact_sheet is not None:

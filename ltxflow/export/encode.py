@@ -54,7 +54,7 @@ def _yuv_frame(rgb: np.ndarray, pts: int) -> av.VideoFrame:
 def write_mp4(frames: Iterable[np.ndarray], fps: Fraction, audio: np.ndarray | None, preset: Preset, path: Path) -> None:
     """Encode (H, W, 3) frames at `fps` and (C, S) float32 audio at `preset.sample_rate` to `path`.
 
-    Video and audio are interleaved by time; the file is written as `<stem>.partial.mp4` and renamed
+    Video and audio are interleaved by time; the file is written under a hidden partial name and renamed
     only after every encoder is flushed and the container closed (moov moved to the front).
     """
     with atomic_path(path) as partial:

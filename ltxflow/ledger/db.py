@@ -22,12 +22,14 @@ _WRITE = "ltxflow_write"  # execution option: begin the transaction as a writer
 
 
 def default_ledger_location() -> str | Path:
-    """$LTXFLOW_LEDGER (a path or a SQLAlchemy URL) if set, else ./ltxflow-ledger.db."""
+    """The one location rule every command follows when no --ledger is given: $LTXFLOW_LEDGER (a path or a
+    SQLAlchemy URL) if set, else ./ltxflow-ledger.db in the working folder."""
     return os.environ.get(LEDGER_ENV) or Path.cwd() / DEFAULT_LEDGER_NAME
 
 
-def ledger_url(location: str | Path | None) -> URL:
-    """A SQLAlchemy URL from a URL string, a file path, or None (the default location)."""
+def ledger_url(location: str | Path | None, *, create: bool = True) -> URL:
+    """A SQLAlchemy URL from a URL string, a file path, or None (the default location); `create` makes the
+    folder of a SQLite file."""
     location = default_ledger_location() if location is None else location
     if isinstance(location, str) and "://" in location:
         try:
@@ -37,8 +39,18 @@ def ledger_url(location: str | Path | None) -> URL:
     path = Path(location).expanduser()
     if path.is_dir():
         raise LedgerError(f"ledger: {path} is a folder, expected a database file")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return URL.create("sqlite", database=str(path.resolve()))
+
+
+def missing_sqlite_file(location: str | Path | None) -> Path | None:
+    """The SQLite file `location` names when it does not exist yet (None for an existing file or a server URL)."""
+    url = ledger_url(location, create=False)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.is_file() else path
 
 
 def connect(location: str | Path | None) -> Engine:

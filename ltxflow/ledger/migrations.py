@@ -120,7 +120,69 @@ def m002_lookup_indexes(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_costs_task_id ON costs (task_id)"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_lookup_indexes)
+def m003_task_claims(conn: Connection) -> None:
+    """Claims: the worker that owns a pending task, until its lease expires (the queue runs and workers share)."""
+    conn.execute(text("""CREATE TABLE claims (
+	task_id TEXT NOT NULL,
+	campaign TEXT NOT NULL,
+	run_id TEXT NOT NULL,
+	worker TEXT NOT NULL,
+	host TEXT NOT NULL,
+	pid INTEGER NOT NULL,
+	claimed_utc TEXT NOT NULL,
+	expires_utc TEXT NOT NULL,
+	PRIMARY KEY (task_id),
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+)"""))
+
+
+def m004_task_stages(conn: Connection) -> None:
+    """Seconds per stage (load, text encode, denoise, decode, export) of every attempt of a task."""
+    conn.execute(text("""CREATE TABLE stages (
+	id INTEGER NOT NULL,
+	task_id TEXT NOT NULL,
+	run_id TEXT NOT NULL,
+	stage TEXT NOT NULL,
+	wall_seconds FLOAT NOT NULL,
+	device_seconds FLOAT NOT NULL,
+	recorded_utc TEXT NOT NULL,
+	PRIMARY KEY (id),
+	FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE,
+	FOREIGN KEY(run_id) REFERENCES runs (id)
+)"""))
+    conn.execute(text("CREATE INDEX ix_stages_task_id ON stages (task_id)"))
+
+
+def m005_failure_tracebacks(conn: Connection) -> None:
+    """The traceback of a failed attempt, kept in the ledger (the screen shows one line)."""
+    conn.execute(text("ALTER TABLE tasks ADD COLUMN traceback TEXT"))
+
+
+def m006_current_tasks(conn: Connection) -> None:
+    """The tasks of each campaign's current plan, in plan order (what the current view, compare and review show)."""
+    conn.execute(text("""CREATE TABLE current_tasks (
+	campaign TEXT NOT NULL,
+	position INTEGER NOT NULL,
+	task_id TEXT NOT NULL,
+	PRIMARY KEY (campaign, position)
+)"""))
+
+
+def m007_run_processes(conn: Connection) -> None:
+    """The host and pid of each run's process, so a run whose process died is marked `died` at the next start."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN host TEXT"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_lookup_indexes,
+    m003_task_claims,
+    m004_task_stages,
+    m005_failure_tracebacks,
+    m006_current_tasks,
+    m007_run_processes,
+)
 
 
 # ── Applying ────────────────────────────────────────────────────────────────────────────────────

@@ -50,7 +50,7 @@ class RunRecord(SQLModel):
     id: str = text("ULID of the run: sortable by start time", primary_key=True)
     campaign: str = text("campaign name")
     command: str = text('the recording command: "run", ...')
-    status: RunStatus = text("running | finished | failed | interrupted")
+    status: RunStatus = text("running | finished | failed | interrupted | died (its process vanished)")
     planned_tasks: int = Field(description="tasks the run considered, already-finished ones included")
     finished: int = Field(description="tasks this run recorded as finished")
     failed: int = Field(description="tasks this run recorded as failed")
@@ -58,6 +58,8 @@ class RunRecord(SQLModel):
     started_utc: str = text("ISO 8601 UTC")
     finished_utc: str | None = text("ISO 8601 UTC; NULL while running", default=None)
     duration_ms: int | None = big("wall time of the run; NULL while running", default=None)
+    host: str | None = text("host name of the run's process (NULL before m007)", default=None)
+    pid: int | None = Field(default=None, description="process id of the run on its host (NULL before m007)")
 
     @property
     def run_id(self) -> str:
@@ -113,6 +115,7 @@ class TaskRow(TaskIn, table=True):
     device: str | None = text("device of the latest attempt", default=None)
     device_seconds: float = real("device seconds summed over all attempts")
     recorded_utc: str = text("ISO 8601 UTC of the latest attempt")
+    traceback: str | None = text("the failure's Python traceback, NULL when finished", default=None)
 
 
 # ── outputs ─────────────────────────────────────────────────────────────────────────────────────
@@ -191,8 +194,71 @@ class CostRow(SQLModel, table=True):
     recorded_utc: str = text("ISO 8601 UTC")
 
 
-TABLES = (RunRow, TaskRow, OutputRow, CostRow)  # every table, in the order the schema doc lists them
+# ── stages ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class StageIn(SQLModel):
+    """How long one stage of a task's attempt took."""
+
+    model_config = _FROZEN
+    stage: str = text("load, text_encode, denoise, decode, export")
+    wall_seconds: float = real("wall-clock seconds")
+    device_seconds: float = real("seconds the device was held for it (what costs are billed on)")
+
+
+class StageRow(StageIn, table=True):
+    """The `stages` table: every attempt's stages (kept when the task is rerun, like its costs)."""
+
+    __tablename__ = "stages"
+    __table_args__ = (Index("ix_stages_task_id", "task_id"),)
+    model_config = ConfigDict(frozen=False)
+    id: int | None = Field(default=None, primary_key=True, description="row id")
+    task_id: str = text("the task", foreign_key="tasks.id", ondelete="CASCADE")
+    run_id: str = text("run of the attempt", foreign_key="runs.id")
+    recorded_utc: str = text("ISO 8601 UTC")
+
+
+# ── claims ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class ClaimRecord(SQLModel):
+    """Who owns a pending task: one worker at a time, until its lease expires (renewed while it works)."""
+
+    model_config = _FROZEN
+    task_id: str = text("the claimed task id (it may have no tasks row yet)", primary_key=True)
+    campaign: str = text("campaign name")
+    run_id: str = text("run the worker is doing it for", foreign_key="runs.id")
+    worker: str = text('worker id: "<host>/<pid>"')
+    host: str = text("host name of the worker")
+    pid: int = Field(description="process id of the worker on its host")
+    claimed_utc: str = text("ISO 8601 UTC")
+    expires_utc: str = text("ISO 8601 UTC; after it, another worker may take the task over")
+
+
+class ClaimRow(ClaimRecord, table=True):
+    """The `claims` table."""
+
+    __tablename__ = "claims"
+    model_config = ConfigDict(frozen=False)
+
+
+# ── current tasks ───────────────────────────────────────────────────────────────────────────────
+
+
+class CurrentTaskRow(SQLModel, table=True):
+    """The `current_tasks` table: the task ids of each campaign's current plan, rewritten by every run."""
+
+    __tablename__ = "current_tasks"
+    campaign: str = text("campaign name", primary_key=True)
+    position: int = Field(primary_key=True, description="order in the plan (CSV rows x seeds)")
+    task_id: str = text("a task of the plan (finished or not)")
+
+
+TABLES = (RunRow, TaskRow, OutputRow, CostRow, StageRow, ClaimRow, CurrentTaskRow)  # every table, in the order the schema doc lists them
 RUNS = RunRow.__table__
 TASKS = TaskRow.__table__
 OUTPUTS = OutputRow.__table__
 COSTS = CostRow.__table__
+STAGES = StageRow.__table__
+CLAIMS = ClaimRow.__table__
+CURRENT = CurrentTaskRow.__table__

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ltxflow.errors import LtxflowError
 
-RunStatus = Literal["running", "finished", "failed", "interrupted"]
+RunStatus = Literal["running", "finished", "failed", "interrupted", "died"]
 TaskStatus = Literal["finished", "failed"]
 SummaryBy = Literal["campaign", "variant", "platform"]
 
@@ -32,3 +32,14 @@ class SummaryRow:
     money: float  # USD actually spent (kind "actual")
     comparison_low: float  # USD: cheapest per-clip API at its low price
     comparison_high: float  # USD: dearest per-clip API at its high price
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """Seconds one stage took, summed over a campaign's attempts."""
+
+    campaign: str
+    stage: str  # load, text_encode, denoise, decode, export
+    attempts: int  # attempts that recorded this stage
+    wall_seconds: float
+    device_seconds: float

@@ -8,6 +8,8 @@ latest attempt only, while money lines are kept for every attempt (that money wa
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,20 +18,36 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from ltxflow.costs import CURRENCY, CostItem, Usage
+from ltxflow.ledger import claims as _claims
 from ltxflow.ledger import db, export, summary
+from ltxflow.ledger.claims import Worker
 from ltxflow.ledger.ids import new_ulid
 from ltxflow.ledger.migrations import apply_migrations
-from ltxflow.ledger.models import COSTS, OUTPUTS, RUNS, TASKS, OutputIn, OutputRecord, RunRecord, TaskIn
-from ltxflow.ledger.records import LedgerError, RunStatus, SummaryBy, SummaryRow
+from ltxflow.ledger.models import (
+    CLAIMS,
+    COSTS,
+    CURRENT,
+    OUTPUTS,
+    RUNS,
+    STAGES,
+    TASKS,
+    ClaimRecord,
+    OutputIn,
+    OutputRecord,
+    RunRecord,
+    StageIn,
+    TaskIn,
+)
+from ltxflow.ledger.records import LedgerError, RunStatus, StageRecord, SummaryBy, SummaryRow
 
-_END_STATUSES = ("finished", "failed", "interrupted")
+_END_STATUSES = ("finished", "failed", "interrupted", "died")
 
 # Statements built once, so SQLAlchemy's compiled cache serves every call.
 _BUMP_RUN = {
     status: update(RUNS)
     .where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == "running")
     .values({status: RUNS.c[status] + 1})
-    for status in ("finished", "failed")
+    for status in ("finished", "failed", "skipped")
 }
 _UPDATE_TASK = (
     update(TASKS)
@@ -43,6 +61,7 @@ _DELETE_OUTPUTS = delete(OUTPUTS).where(OUTPUTS.c.task_id == bindparam("b_task_i
 _INSERT_TASK = insert(TASKS)
 _INSERT_OUTPUTS = insert(OUTPUTS)
 _INSERT_COSTS = insert(COSTS)
+_INSERT_STAGES = insert(STAGES)
 
 
 def utc_now() -> str:
@@ -58,9 +77,14 @@ class Ledger:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | Path | None = None) -> Ledger:
-        """Open (creating if needed) a ledger: None = $LTXFLOW_LEDGER or ./ltxflow-ledger.db,
-        a path = a SQLite file, a string with "://" = any SQLAlchemy URL. Applies pending migrations."""
+    def open(cls, url: str | Path | None = None, *, create: bool = True) -> Ledger:
+        """Open a ledger: None = $LTXFLOW_LEDGER or ./ltxflow-ledger.db, a path = a SQLite file, a string with
+        "://" = any SQLAlchemy URL. Applies pending migrations. Without `create`, a SQLite file that does not
+        exist is a LedgerError instead of a new empty ledger (for commands that only read)."""
+        missing = None if create else db.missing_sqlite_file(url)
+        if missing is not None:
+            raise LedgerError(f"no ledger at {missing}: nothing was recorded there yet (run a campaign, or pass "
+                              f"--ledger or set ${db.LEDGER_ENV} to the ledger it wrote)")  # fmt: skip
         engine = db.connect(url)
         try:
             with db.write_transaction(engine) as conn:
@@ -70,9 +94,28 @@ class Ledger:
             raise
         return cls(engine)
 
+    @classmethod
+    def open_existing(cls, url: str | Path | None = None) -> Ledger | None:
+        """The ledger at `url` (the location rule when None), or None when its SQLite file does not exist yet."""
+        return None if db.missing_sqlite_file(url) is not None else cls.open(url)
+
     def close(self) -> None:
         """Release every connection."""
         self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        """Where the ledger is: the SQLite file, or the database URL with its password hidden."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return url.database or ":memory:"
+        return url.render_as_string(hide_password=True)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes can open this ledger (everything but an in-memory SQLite database)."""
+        url = self.engine.url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
     def __enter__(self) -> Ledger:
         return self
@@ -89,7 +132,8 @@ class Ledger:
         run_id = new_ulid()
         with db.write_transaction(self.engine) as conn:
             run = RunRecord(id=run_id, campaign=campaign, command=command, status="running", planned_tasks=planned_tasks,
-                            finished=0, failed=0, skipped=skipped, started_utc=utc_now())  # fmt: skip
+                            finished=0, failed=0, skipped=skipped, started_utc=utc_now(), host=socket.gethostname(),
+                            pid=os.getpid())  # fmt: skip
             conn.execute(insert(RUNS).values(run.model_dump()))
         return run_id
 
@@ -109,6 +153,21 @@ class Ledger:
                 .values(status=status, finished_utc=now.isoformat(timespec="microseconds"), duration_ms=elapsed_ms)
             )
             return _run_record(conn, run_id)
+
+    def mark_dead_runs(self) -> list[RunRecord]:
+        """Mark `died` every run still `running` whose process, on this host, no longer exists (a kill -9, a
+        crash, a power cut), and drop its claims; return those runs. Runs of other hosts are left alone."""
+        host, now = socket.gethostname(), datetime.now(UTC)
+        with db.write_transaction(self.engine) as conn:
+            query = select(RUNS).where(RUNS.c.status == "running", RUNS.c.host == host, RUNS.c.pid != os.getpid())
+            dead = [r for r in (RunRecord.model_validate(row) for row in conn.execute(query).mappings())
+                    if r.pid is not None and not _claims.process_exists(r.pid)]  # fmt: skip
+            for r in dead:
+                elapsed_ms = int((now - datetime.fromisoformat(r.started_utc)).total_seconds() * 1000)
+                conn.execute(update(RUNS).where(RUNS.c.id == r.id).values(
+                    status="died", finished_utc=now.isoformat(timespec="microseconds"), duration_ms=elapsed_ms))  # fmt: skip
+                conn.execute(delete(CLAIMS).where(CLAIMS.c.run_id == r.id))
+            return [_run_record(conn, r.id) for r in dead]
 
     def run(self, run_id: str) -> RunRecord:
         """One run by id."""
@@ -132,30 +191,99 @@ class Ledger:
             return set(conn.execute(query).scalars())
 
     def record_task(
-        self, run_id: str, task: TaskIn, outputs: Sequence[OutputIn], costs: Sequence[CostItem], usage: Usage
+        self,
+        run_id: str,
+        task: TaskIn,
+        outputs: Sequence[OutputIn],
+        costs: Sequence[CostItem],
+        usage: Usage,
+        *,
+        stages: Sequence[StageIn] = (),
+        worker: Worker | None = None,
     ) -> None:
-        """Record a finished task, its files and its money lines in one transaction."""
+        """Record a finished task, its files, money lines and stage times in one transaction; with `worker`, the
+        same transaction releases its claim (ClaimLost, and nothing is written, when the claim is not its own)."""
         for out in outputs:
             if out.task_id != task.id:
-                raise LedgerError(
-                    f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.id!r}"
-                )
+                raise LedgerError(f"record_task: output {out.path!r} belongs to task {out.task_id!r}, not {task.id!r}")
         now = utc_now()
         with db.write_transaction(self.engine) as conn:
+            if worker is not None:
+                _claims.release(conn, task.id, worker, required=True)
             _bump_run(conn, run_id, "finished")
-            _write_task(conn, run_id, task, "finished", None, usage, now)
+            _write_task(conn, run_id, task, "finished", None, None, usage, now)
             _write_outputs(conn, run_id, outputs, now)
             _write_costs(conn, run_id, task.id, costs, now)
+            _write_stages(conn, run_id, task.id, stages, now)
 
     def record_failure(
-        self, run_id: str, task: TaskIn, error: str, usage: Usage | None, costs: Sequence[CostItem] = ()
+        self,
+        run_id: str,
+        task: TaskIn,
+        error: str,
+        usage: Usage | None,
+        costs: Sequence[CostItem] = (),
+        *,
+        traceback: str | None = None,
+        stages: Sequence[StageIn] = (),
+        worker: Worker | None = None,
     ) -> None:
-        """Record a failed attempt (replacing the task's earlier files) in one transaction."""
+        """Record a failed attempt (replacing the task's earlier files) with its one-line error, its traceback and
+        stage times in one transaction; with `worker`, that transaction also releases its claim."""
         now = utc_now()
         with db.write_transaction(self.engine) as conn:
+            if worker is not None:
+                _claims.release(conn, task.id, worker, required=True)
             _bump_run(conn, run_id, "failed")
-            _write_task(conn, run_id, task, "failed", error, usage, now)
+            _write_task(conn, run_id, task, "failed", error, traceback, usage, now)
             _write_costs(conn, run_id, task.id, costs, now)
+            _write_stages(conn, run_id, task.id, stages, now)
+
+    def count_skipped(self, run_id: str) -> None:
+        """Count a task another run finished while this one waited for it as skipped by this run."""
+        with db.write_transaction(self.engine) as conn:
+            _bump_run(conn, run_id, "skipped")
+
+    # ── Claims (see claims.py) ──────────────────────────────────────────────────────────────────
+
+    def claim(self, task_id: str, campaign: str, worker: Worker, lease_s: float = _claims.LEASE_S) -> _claims.Claim:
+        """Claim a task for `worker` unless another live worker holds it."""
+        with db.write_transaction(self.engine) as conn:
+            return _claims.claim(conn, task_id, campaign, worker, lease_s, datetime.now(UTC))
+
+    def renew_claim(self, task_id: str, worker: Worker, lease_s: float = _claims.LEASE_S) -> bool:
+        """Extend our claim's lease; False when the claim is no longer ours."""
+        with db.write_transaction(self.engine) as conn:
+            return _claims.renew(conn, task_id, worker, lease_s, datetime.now(UTC))
+
+    def release_claim(self, task_id: str, worker: Worker) -> None:
+        """Give a claim up without recording anything (an interrupted or skipped task)."""
+        with db.write_transaction(self.engine) as conn:
+            _claims.release(conn, task_id, worker, required=False)
+
+    def claims(self, campaign: str | None = None) -> list[ClaimRecord]:
+        """The claims held now (of one campaign)."""
+        query = select(CLAIMS).order_by(CLAIMS.c.claimed_utc)
+        if campaign is not None:
+            query = query.where(CLAIMS.c.campaign == campaign)
+        with db.read_transaction(self.engine) as conn:
+            return [ClaimRecord.model_validate(row) for row in conn.execute(query).mappings()]
+
+    # ── The current plan ────────────────────────────────────────────────────────────────────────
+
+    def set_current(self, campaign: str, task_ids: Sequence[str]) -> None:
+        """Make `task_ids` (in plan order) the campaign's current tasks."""
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(delete(CURRENT).where(CURRENT.c.campaign == campaign))
+            if task_ids:
+                rows = [{"campaign": campaign, "position": i, "task_id": t} for i, t in enumerate(task_ids)]
+                conn.execute(insert(CURRENT), rows)
+
+    def current_task_ids(self, campaign: str) -> list[str]:
+        """The campaign's current tasks in plan order ([] before its first run)."""
+        query = select(CURRENT.c.task_id).where(CURRENT.c.campaign == campaign).order_by(CURRENT.c.position)
+        with db.read_transaction(self.engine) as conn:
+            return list(conn.execute(query).scalars())
 
     # ── Reading ─────────────────────────────────────────────────────────────────────────────────
 
@@ -173,6 +301,33 @@ class Ledger:
         """Recorded files (of one campaign), by campaign, variant, seed, platform."""
         with db.read_transaction(self.engine) as conn:
             return summary.output_records(conn, campaign)
+
+    def task_status(self, task_id: str) -> str | None:
+        """"finished" or "failed" (the latest attempt), None for a task never recorded."""
+        with db.read_transaction(self.engine) as conn:
+            return conn.execute(select(TASKS.c.status).where(TASKS.c.id == task_id)).scalar()
+
+    def task_outputs(self, task_id: str) -> list[OutputRecord]:
+        """The recorded files of one task (an indexed lookup: cheap per task)."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.output_records(conn, None, task_id=task_id)
+
+    def task_failure(self, task_id: str) -> tuple[str, str | None] | None:
+        """(error, traceback) of a task whose latest attempt failed, else None."""
+        query = select(TASKS.c.error, TASKS.c.traceback).where(TASKS.c.id == task_id, TASKS.c.status == "failed")
+        with db.read_transaction(self.engine) as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1])
+
+    def task_money(self, campaign: str) -> dict[str, float]:
+        """USD actually spent per task id of the campaign (every attempt)."""
+        with db.read_transaction(self.engine) as conn:
+            return {task_id: t.money for task_id, t in summary.task_totals(conn, campaign).items()}
+
+    def stages(self, campaign: str | None = None) -> list[StageRecord]:
+        """Seconds per stage, summed per campaign and stage over every attempt."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.stage_totals(conn, campaign)
 
     def summary(self, by: SummaryBy, campaign: str | None = None) -> list[SummaryRow]:
         """Counts, device seconds, money and the API comparison range per campaign, variant or platform."""
@@ -198,12 +353,12 @@ def _bump_run(conn: Connection, run_id: str, status: str) -> None:
     raise LedgerError(f"run {run_id} is {found}; start a new run to record tasks")
 
 
-def _write_task(
-    conn: Connection, run_id: str, task: TaskIn, status: str, error: str | None, usage: Usage | None, now: str
-) -> None:
+def _write_task(conn: Connection, run_id: str, task: TaskIn, status: str, error: str | None, traceback: str | None,
+                usage: Usage | None, now: str) -> None:  # fmt: skip
     """Insert the task row, or overwrite it with this attempt and drop the previous attempt's files."""
     values = task.model_dump(exclude={"id"})
-    values.update(run_id=run_id, status=status, error=error, device=usage.device if usage else None, recorded_utc=now)
+    values.update(run_id=run_id, status=status, error=error, traceback=traceback,
+                  device=usage.device if usage else None, recorded_utc=now)  # fmt: skip
     seconds = usage.device_seconds if usage else 0.0
     # Keys that name columns become the SET clause of the cached UPDATE statement.
     updated = conn.execute(_UPDATE_TASK, dict(values, b_task_id=task.id, b_seconds=seconds))
@@ -224,6 +379,13 @@ def _write_costs(conn: Connection, run_id: str, task_id: str, costs: Sequence[Co
     if costs:
         rows = [dict(asdict(c), task_id=task_id, run_id=run_id, recorded_utc=now) for c in costs]
         conn.execute(_INSERT_COSTS, rows)
+
+
+def _write_stages(conn: Connection, run_id: str, task_id: str, stages: Sequence[StageIn], now: str) -> None:
+    """Insert the attempt's stage times."""
+    if stages:
+        rows = [dict(st.model_dump(), task_id=task_id, run_id=run_id, recorded_utc=now) for st in stages]
+        conn.execute(_INSERT_STAGES, rows)
 
 
 # ── Reading helpers ─────────────────────────────────────────────────────────────────────────────

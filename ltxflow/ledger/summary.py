@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, func, select
 
 from ltxflow.costs import CURRENCY
-from ltxflow.ledger.models import COSTS, OUTPUTS, TASKS, OutputRecord
-from ltxflow.ledger.records import LedgerError, SummaryBy, SummaryRow
+from ltxflow.ledger.models import COSTS, OUTPUTS, STAGES, TASKS, OutputRecord
+from ltxflow.ledger.records import LedgerError, StageRecord, SummaryBy, SummaryRow
+
+STAGE_ORDER = ("load", "text_encode", "denoise", "decode", "export")
 
 _BY = ("campaign", "variant", "platform")
 
@@ -51,8 +53,8 @@ class _Group:
             acc[1] += high * share
 
 
-def output_records(conn: Connection, campaign: str | None) -> list[OutputRecord]:
-    """Every recorded file (of one campaign) with its task's campaign, variant and seed."""
+def output_records(conn: Connection, campaign: str | None, task_id: str | None = None) -> list[OutputRecord]:
+    """Every recorded file (of one campaign, or of one task) with its task's campaign, variant and seed."""
     query = (
         select(OUTPUTS, TASKS.c.campaign, TASKS.c.variant_id, TASKS.c.seed)
         .select_from(OUTPUTS.join(TASKS, OUTPUTS.c.task_id == TASKS.c.id))
@@ -60,6 +62,8 @@ def output_records(conn: Connection, campaign: str | None) -> list[OutputRecord]
     )
     if campaign is not None:
         query = query.where(TASKS.c.campaign == campaign)
+    if task_id is not None:
+        query = query.where(OUTPUTS.c.task_id == task_id)
     return [OutputRecord.model_validate(row) for row in conn.execute(query).mappings()]
 
 
@@ -93,6 +97,21 @@ def task_totals(conn: Connection, campaign: str | None) -> dict[str, TaskTotals]
         elif kind == "comparison":
             totals[task_id].comparison[source] = [low, high]
     return totals
+
+
+def stage_totals(conn: Connection, campaign: str | None) -> list[StageRecord]:
+    """Per campaign and stage: attempts, wall and device seconds (stages in pipeline order)."""
+    query = (
+        select(TASKS.c.campaign, STAGES.c.stage, func.count(), func.sum(STAGES.c.wall_seconds),
+               func.sum(STAGES.c.device_seconds))
+        .select_from(STAGES.join(TASKS, STAGES.c.task_id == TASKS.c.id))
+        .group_by(TASKS.c.campaign, STAGES.c.stage)
+    )  # fmt: skip
+    if campaign is not None:
+        query = query.where(TASKS.c.campaign == campaign)
+    rows = [StageRecord(c, stage, n, wall, device) for c, stage, n, wall, device in conn.execute(query)]
+    order = {stage: i for i, stage in enumerate(STAGE_ORDER)}
+    return sorted(rows, key=lambda r: (r.campaign, order.get(r.stage, len(order)), r.stage))
 
 
 def output_shares(platforms: list[str]) -> list[float]:

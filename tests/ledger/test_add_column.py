@@ -63,9 +63,12 @@ def _copy(tmp_path: Path, *, model: bool, migration: bool) -> Path:
         models.write_text(text)
     if migration:
         text = migrations.read_text()
-        text, n = re.subn(r"\n\nMIGRATIONS: tuple\[Migration, \.\.\.\] = \((.*?)\)",
-                          lambda m: f"{MIGRATION}\n\nMIGRATIONS: tuple[Migration, ...] = ({m[1].rstrip(', ')}, m900_output_note)",
-                          text, count=1, flags=re.DOTALL)  # fmt: skip
+
+        def append(match: re.Match[str]) -> str:
+            names = match[1].rstrip().rstrip(",")
+            return f"{MIGRATION}\n\nMIGRATIONS: tuple[Migration, ...] = ({names}, m900_output_note)"
+
+        text, n = re.subn(r"\n\nMIGRATIONS: tuple\[Migration, \.\.\.\] = \((.*?)\)", append, text, count=1, flags=re.DOTALL)
         assert n == 1, "MIGRATIONS moved: update this test's edit"
         migrations.write_text(text)
     return src

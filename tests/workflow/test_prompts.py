@@ -51,3 +51,20 @@ def test_whitespace_collapsed_and_filters_given(tmp_path):
     path = tmp_path / "t.j2"
     path.write_text("{{ x | shout }}\n\n   and   more\n")
     assert PromptTemplate(path, {"shout": str.upper}).render({"x": "hi"}, "row 2").prompt == "HI and more"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 'ab' * 10**9 }}", "blocked by the template sandbox: repeating 2 items 1000000000 times exceeds the 20000-"),
+        ("{{ [1] * 10**6 }}", "blocked by the template sandbox: repeating 1 items 1000000 times"),
+        ("{{ 10 ** 1000000000 }}", "blocked by the template sandbox: integer power 1000000000 is over the limit of 64"),
+        ("{% for i in range(100000) %}{{ 'abcdefghij' * 100 }}{% endfor %}", "passes the 20000-character limit"),
+        ("{{ 'x' * 19999 }} {{ 'y' * 19999 }}", "is 39999 characters, over the 20000-character limit"),
+    ],
+)
+def test_a_template_cannot_render_without_bound(make_campaign, source, message):
+    folder = make_campaign(template=source)
+    with pytest.raises(TemplateError) as err:
+        build_tasks(load_campaign(folder))
+    assert message in str(err.value) and "variants.csv: row 2" in str(err.value) and "\n" not in str(err.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ltxflow.campaign import load_campaign
@@ -9,6 +11,7 @@ from ltxflow.costs import CostItem
 from ltxflow.errors import BudgetError, CampaignError, LtxflowError
 from ltxflow.hookspecs import hookimpl
 from ltxflow.ledger.store import Ledger
+from ltxflow.plan import build_tasks
 from ltxflow.runner import run_campaign
 
 SMALL = 'width = 144\nheight = 256\nx264_preset = "ultrafast"\nmin_seconds = 0'
@@ -27,8 +30,23 @@ def ledger(tmp_path):
         yield book
 
 
+def load_plan_tasks(folder):
+    return build_tasks(load_campaign(folder))
+
+
 def _files(out):
-    return sorted(p.name for p in (out / "spring").iterdir()) if (out / "spring").exists() else []
+    """The campaign's current view: the readable names in current/, and the reports beside it."""
+    folder = out / "spring"
+    if not folder.exists():
+        return []
+    current = sorted(p.name for p in (folder / "current").iterdir()) if (folder / "current").exists() else []
+    return current + sorted(p.name for p in folder.iterdir() if p.is_file())
+
+
+def _stored(out):
+    """Every file written under the tasks' own folders (tasks/<task id>/<run id>/)."""
+    folder = out / "spring" / "tasks"
+    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def _run(campaign, ledger, out, **options):
@@ -44,7 +62,8 @@ def test_run_exports_records_and_rerun_skips(campaign, ledger, tmp_path, fake_en
     for variant in ("alpha", "beta"):
         assert f"spring__{variant}__s1.wav" in names
         assert f"spring__{variant}__s1__reels.mp4" in names and f"spring__{variant}__s1__tiktok.mp4" in names
-    assert "manifest.csv" in names and not [n for n in names if n.endswith((".tmp", ".part"))]
+    assert "manifest.csv" in names and not [n for n in names + _stored(out) if n.endswith((".tmp", ".part", ".partial"))]
+    assert sorted(n for n in names if n.startswith("spring__")) == _stored(out)  # current/ names every stored file
     outputs = ledger.outputs("spring")
     assert {o.platform for o in outputs} == {"", "reels", "tiktok"}
     assert all(o.bytes > 0 and len(o.sha256) == 64 for o in outputs)
@@ -60,11 +79,48 @@ def test_failing_task_is_recorded_and_the_run_goes_on(campaign, ledger, tmp_path
     assert result.exit_code == 1
     assert result.failed == (("spring__alpha__s1", "RuntimeError: out of memory on alpha"),)
     assert result.run.status == "failed" and (result.run.finished, result.run.failed) == (1, 1)
-    assert not [n for n in _files(out) if "alpha" in n]
+    assert not [n for n in _files(out) + _stored(out) if "alpha" in n]
     assert [r.failed for r in ledger.summary("variant", "spring") if r.key == "alpha"] == [1]
     fake_engine.fail = set()
     rerun = _run(campaign, ledger, out)
     assert rerun.exit_code == 0 and rerun.finished == 1 and rerun.run.skipped == 1
+
+
+def test_a_failure_keeps_its_traceback_in_the_ledger_and_its_stages(campaign, ledger, tmp_path, fake_engine):
+    fake_engine.fail = {"alpha"}
+    _run(campaign, ledger, tmp_path / "out")
+    (alpha,) = [t for t in load_plan_tasks(campaign) if t.variant_id == "alpha"]
+    error, trace = ledger.task_failure(alpha.id)
+    assert error == "RuntimeError: out of memory on alpha"
+    assert trace.startswith("Traceback (most recent call last):") and "in generate" in trace and error in trace
+    assert {s.stage for s in ledger.stages("spring")} >= {"load", "denoise", "decode", "export"}
+    assert ledger.claims() == []  # the failure released its claim in the same transaction
+
+
+def test_task_finished_reads_only_its_own_outputs(make_campaign, toml, tmp_path, fake_engine, pm, monkeypatch):
+    calls = []
+    real = Ledger.outputs
+    monkeypatch.setattr(Ledger, "outputs", lambda self, campaign=None: calls.append(campaign) or real(self, campaign))
+
+    class Notify:
+        @hookimpl
+        def task_finished(self, task, outputs):
+            assert {o.task_id for o in outputs} == {task.id} and outputs
+
+    pm.register(Notify(), name="notify")
+    try:
+        counts = []
+        for rows in (2, 6):
+            csv = "variant_id,product,scene,sound,avoid\n" + "".join(f"v{rows}-{i},mug,kitchen,kettle,text\n"
+                                                                      for i in range(rows))  # fmt: skip
+            folder = make_campaign(toml(platforms='["reels"]', extra=PLATFORMS.split("[export.tiktok]")[0]), csv=csv)
+            calls.clear()
+            with Ledger.open(tmp_path / f"l{rows}.db") as book:
+                _run(folder, book, tmp_path / f"out{rows}")
+            counts.append(len(calls))
+    finally:
+        pm.unregister(name="notify")
+    assert counts[0] == counts[1]  # whole-campaign reads per run, not per task (was quadratic in tasks)
 
 
 def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, ledger, tmp_path, fake_engine, monkeypatch):
@@ -84,15 +140,34 @@ def test_interrupt_leaves_no_partial_file_or_row_and_rerun_completes(campaign, l
     monkeypatch.setattr(deliver_module, "_deliver_one", deliver_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         _run(campaign, ledger, out)
-    assert not [n for n in _files(out) if "beta" in n]  # beta's finished files were removed
-    assert len([n for n in _files(out) if "alpha" in n]) == 7  # wav + (video, cover, preview) x 2 platforms
+    assert not [n for n in _stored(out) if "beta" in n]  # beta's finished files were removed
+    assert len([n for n in _stored(out) if "alpha" in n]) == 7  # wav + (video, cover, preview) x 2 platforms
     assert len(ledger.finished_task_ids("spring")) == 1
     assert {o.variant_id for o in ledger.outputs("spring")} == {"alpha"}
     assert ledger.runs("spring")[-1].status == "interrupted" and fake_engine.closed == 1
     monkeypatch.setattr(deliver_module, "_deliver_one", real_one)
     rerun = _run(campaign, ledger, out)
     assert rerun.finished == 1 and len(ledger.finished_task_ids("spring")) == 2
-    assert len([n for n in _files(out) if "beta" in n]) == 7
+    assert len([n for n in _stored(out) if "beta" in n]) == 7 and len([n for n in _files(out) if "beta" in n]) == 7
+
+
+def test_an_interrupt_after_the_commit_keeps_the_files_the_ledger_records(campaign, ledger, tmp_path, fake_engine,
+                                                                          monkeypatch):  # fmt: skip
+    real = Ledger.record_task
+
+    def commit_then_ctrl_c(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise KeyboardInterrupt  # lands after the transaction committed, before the runner notes it
+
+    monkeypatch.setattr(Ledger, "record_task", commit_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        _run(campaign, ledger, tmp_path / "out")
+    outputs = ledger.outputs("spring")
+    assert len(ledger.finished_task_ids("spring")) == 1 and outputs
+    assert all(Path(o.path).is_file() for o in outputs)  # committed, so kept: never deleted behind the ledger
+    monkeypatch.setattr(Ledger, "record_task", real)
+    rerun = _run(campaign, ledger, tmp_path / "out")
+    assert rerun.finished == 1 and rerun.run.skipped == 1  # the recorded task is not made again
 
 
 def test_sigterm_is_cleaned_up_like_ctrl_c(campaign, ledger, tmp_path, fake_engine):
@@ -104,7 +179,7 @@ def test_sigterm_is_cleaned_up_like_ctrl_c(campaign, ledger, tmp_path, fake_engi
         _run(campaign, ledger, tmp_path / "out")
     assert signal.getsignal(signal.SIGTERM) is before  # the handler is only installed during the run
     assert ledger.runs("spring")[-1].status == "interrupted" and len(ledger.finished_task_ids("spring")) == 1
-    assert not [n for n in _files(tmp_path / "out") if "beta" in n]
+    assert not [n for n in _stored(tmp_path / "out") if "beta" in n]
 
 
 def test_only_limit_and_dry_run(campaign, ledger, tmp_path, fake_engine):
@@ -193,3 +268,32 @@ def test_hook_run_finished(campaign, ledger, tmp_path, fake_engine, pm):
     finally:
         pm.unregister(name="notify")
     assert [(r.status, r.finished, r.failed) for r in runs] == [("failed", 1, 1)]
+
+
+def test_a_killed_run_is_marked_died_and_its_partial_files_swept_at_the_next_start(campaign, ledger, tmp_path,
+                                                                                   fake_engine):  # fmt: skip
+    import sqlite3
+    import subprocess
+    import sys
+
+    from ltxflow.ledger.claims import Worker
+    from ltxflow.runner import task_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed = ledger.start_run("spring", "run", 2)  # as a `kill -9` leaves it: running, holding a claim
+    alive = ledger.start_run("spring", "run", 2)  # a run of this process, still going
+    with sqlite3.connect(ledger.location) as conn:
+        conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (gone.pid, killed))
+    ledger.claim("a" * 16, "spring", Worker(Worker.this_process(killed).host, gone.pid, killed))
+    out = tmp_path / "out"
+    partial = task_folder(out / "spring", "a" * 16, killed) / ".spring__alpha__s1__reels.123-ab.partial.mp4"
+    busy = task_folder(out / "spring", "b" * 16, alive) / "spring__beta__s1.wav"
+    for path in (partial, busy):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"half")
+    result = _run(campaign, ledger, out)
+    assert result.exit_code == 0
+    assert ledger.run(killed).status == "died" and ledger.run(alive).status == "running"
+    assert not partial.parent.exists() and busy.exists()  # the dead run's leftovers swept, a live run's kept
+    assert ledger.claims() == []

@@ -96,3 +96,14 @@ def test_row_files_platforms_and_strength_checked(make_campaign, toml):
     ok = "variant_id,product,scene,sound,avoid,platforms\na,m,s,x,y,t-wide\nb,m,s,x,y,\n"
     rows = _variants(make_campaign, ok)
     assert rows[0].platforms == ("t-wide",) and rows[1].platforms is None
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f"])
+def test_control_characters_anywhere_in_the_csv_are_refused_with_their_line(make_campaign, char):
+    folder = make_campaign()
+    padding = "".join(f"v{i},mug,kitchen,kettle,text\n" for i in range(600))  # past the 8 KiB binary sniff
+    (folder / "variants.csv").write_text(f"variant_id,product,scene,sound,avoid\n{padding}late,mu{char}g,k,s,t\n")
+    with pytest.raises(VariantsError) as err:
+        load_variants(load_campaign(folder))
+    assert str(err.value).endswith(f"variants.csv: line 602: control character U+{ord(char):04X} in the text; "
+                                   "CSV cells must be plain text")  # fmt: skip

@@ -124,6 +124,6 @@ def test_the_ledger_records_the_generated_size_and_split_masters_keep_their_own_
     sizes = sorted((v, json.loads(s)["aspect"], json.loads(s)["width"], json.loads(s)["height"]) for v, s in rows)
     assert sizes == [("alpha", "4:5", 192, 256), ("alpha", "9:16", 160, 288),
                      ("beta", "4:5", 192, 256), ("beta", "9:16", 160, 288)]  # fmt: skip
-    names = {p.name for p in (tmp_path / "out" / "spring").iterdir()}
+    names = {p.name for p in (tmp_path / "out" / "spring" / "current").iterdir()}  # the readable names
     assert {"spring__alpha__s1__9x16.wav", "spring__alpha__s1__4x5.wav", "spring__alpha__s1__reels.mp4",
             "spring__alpha__s1__meta-feed-4x5.mp4"} <= names  # fmt: skip

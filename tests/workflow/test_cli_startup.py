@@ -30,6 +30,9 @@ print(result.exit_code, ",".join(heavy) or "-")
 ], ids=lambda a: " ".join(a[:2]))
 def test_engine_free_commands_do_not_import_torch(args, tmp_path):
     """Each in a fresh interpreter (sys.modules is shared inside pytest): exit 0 and no torch."""
+    from ltxflow.ledger.store import Ledger
+
+    Ledger.open(tmp_path / "ledger.db").close()  # an existing, empty ledger (reading one creates none)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
     probe = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, cwd=REPO,
                            timeout=120)  # fmt: skip

@@ -62,7 +62,7 @@ def test_a_rows_cover_at_picks_its_covers_frame(make_campaign, toml, tmp_path, p
             assert run_campaign(folder, ledger=book, out_dir=tmp_path / "out", progress=False).exit_code == 0
     finally:
         pm.unregister(plugin)
-    out = tmp_path / "out" / "spring"
+    out = tmp_path / "out" / "spring" / "current"  # the readable names
     for variant, frame in (("alpha", 12), ("beta", 24)):  # cover_at 0.5 s = frame 12; the middle of 49 = frame 24
         mean = np.asarray(Image.open(out / f"spring__{variant}__s1__shorts.cover.jpg")).mean()
         assert abs(mean - 3 * frame) < 2, (variant, mean)

@@ -59,7 +59,9 @@ def test_precision_and_offload_in_the_campaign_itself(finished, toml, tmp_path):
 def test_plan_command_names_the_override_and_shows_finished_tasks(finished, monkeypatch):
     folder, db = finished
     shown = CliRunner().invoke(cli, ["plan", str(folder), "--ledger", str(db)], catch_exceptions=False)
-    assert [line.split()[4] for line in shown.output.splitlines()[1:3]] == ["finished", "finished"]
+    header, *rows = shown.output.splitlines()
+    status = header.split().index("status")
+    assert [line.split()[status] for line in rows[:2]] == ["finished", "finished"]
     assert "2 tasks, 0 pending; estimate $0.00" in shown.output and f"ledger: {db.resolve()}\n" in shown.output
     monkeypatch.setenv("LTXFLOW_DIT", "fp8,offload")
     shown = CliRunner().invoke(cli, ["plan", str(folder), "--ledger", str(db)], catch_exceptions=False)
@@ -94,8 +96,10 @@ def test_the_engine_gets_the_resolved_settings(make_campaign, toml, tmp_path, fa
 
 def test_text_encoder_and_upsampler_identities_enter_ids_of_real_checkpoints_only(make_campaign, toml, tmp_path,
                                                                                   monkeypatch):  # fmt: skip
-    real = make_campaign(toml(generation='checkpoint = "weights/model.safetensors"\npipeline = "two-stage"')
+    refine = '[[lora]]\npath = "distilled.safetensors"\nstage = "refine"\n'  # a real two-stage refines with it
+    real = make_campaign(toml(extra=refine, generation='checkpoint = "weights/model.safetensors"\npipeline = "two-stage"')
                          .replace("width = 64", "width = 128").replace("height = 64", "height = 128"))  # fmt: skip
+    (real / "distilled.safetensors").write_bytes(b"lora")
     ids = lambda folder: [t.id for t in build_tasks(load_campaign(folder))]  # noqa: E731
     base = ids(real)
     contexts = tmp_path / "contexts.safetensors"

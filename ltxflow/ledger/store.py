@@ -381,6 +381,17 @@ class Ledger:
         """Task id -> its review state, for every task with at least one decision."""
         return decisions.states(self.decisions(campaign, task_ids))
 
+    def task_ids_by_decision(self, wanted: decisions.DecisionFilter, campaign: str | None = None) -> set[str]:
+        """Ids of the recorded tasks (of one campaign) whose review state passes `wanted` ("approved" includes
+        winners, "undecided" includes tasks nobody decided on)."""
+        query = select(TASKS.c.id)
+        if campaign is not None:
+            query = query.where(TASKS.c.campaign == campaign)
+        with db.read_transaction(self.engine) as conn:
+            ids = set(conn.execute(query).scalars())
+            found = decisions.states(decisions.decision_records(conn, campaign))
+        return {i for i in ids if found.get(i, decisions.ReviewState(i)).matches(wanted)}
+
 
 # ── Writing helpers (each runs inside the caller's transaction) ────────────────────────────────
 

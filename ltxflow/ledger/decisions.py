@@ -106,9 +106,10 @@ def insert_decision(conn: Connection, decision: DecisionIn, now: str) -> Decisio
 
 
 def decision_records(
-    conn: Connection, campaign: str | None, task_ids: Collection[str] | None = None
+    conn: Connection, campaign: str | None, task_ids: Collection[str] | None = None, after_id: int | None = None
 ) -> list[DecisionRecord]:
-    """Decisions (of one campaign, of some tasks) in id order, with their task's campaign, variant and seed."""
+    """Decisions (of one campaign, of some tasks, newer than `after_id`) in id order, with their task's campaign,
+    variant and seed."""
     query = (
         select(DECISIONS, TASKS.c.campaign, TASKS.c.variant_id, TASKS.c.seed)
         .select_from(DECISIONS.join(TASKS, DECISIONS.c.task_id == TASKS.c.id))
@@ -118,4 +119,6 @@ def decision_records(
         query = query.where(TASKS.c.campaign == campaign)
     if task_ids is not None:
         query = query.where(DECISIONS.c.task_id.in_(list(task_ids)))
+    if after_id is not None:
+        query = query.where(DECISIONS.c.id > after_id)
     return [DecisionRecord.model_validate(row) for row in conn.execute(query).mappings()]

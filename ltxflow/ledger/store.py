@@ -27,6 +27,7 @@ from ltxflow.ledger.models import (
     CLAIMS,
     COSTS,
     CURRENT,
+    DECISIONS,
     OUTPUTS,
     RUNS,
     STAGES,
@@ -65,6 +66,15 @@ _INSERT_TASK = insert(TASKS)
 _INSERT_OUTPUTS = insert(OUTPUTS)
 _INSERT_COSTS = insert(COSTS)
 _INSERT_STAGES = insert(STAGES)
+_MARKERS = select(
+    select(func.count()).select_from(TASKS).scalar_subquery(),
+    select(func.max(TASKS.c.recorded_utc)).scalar_subquery(),
+    select(func.count()).select_from(OUTPUTS).scalar_subquery(),
+    select(func.max(OUTPUTS.c.id)).scalar_subquery(),
+    select(func.max(COSTS.c.id)).scalar_subquery(),
+    select(func.count()).select_from(DECISIONS).scalar_subquery(),
+    select(func.max(DECISIONS.c.id)).scalar_subquery(),
+)
 
 
 def utc_now() -> str:
@@ -370,10 +380,19 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             return decisions.insert_decision(conn, decision, utc_now())
 
-    def decisions(self, campaign: str | None = None, task_ids: Collection[str] | None = None) -> list[DecisionRecord]:
-        """Recorded decisions (of one campaign, of some tasks), oldest first."""
+    def decisions(
+        self, campaign: str | None = None, task_ids: Collection[str] | None = None, after_id: int | None = None
+    ) -> list[DecisionRecord]:
+        """Recorded decisions (of one campaign, of some tasks, with an id above `after_id`), oldest first."""
         with db.read_transaction(self.engine) as conn:
-            return decisions.decision_records(conn, campaign, task_ids)
+            return decisions.decision_records(conn, campaign, task_ids, after_id)
+
+    def change_markers(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """Two cheap markers for readers that cache: the first changes whenever a task, file or cost is recorded
+        or removed, the second whenever a decision is (counts and the newest id or time of each table)."""
+        with db.read_transaction(self.engine) as conn:
+            row = conn.execute(_MARKERS).one()
+        return tuple(row[:5]), tuple(row[5:])
 
     def review_states(
         self, campaign: str | None = None, task_ids: Collection[str] | None = None

@@ -67,11 +67,14 @@ def campaign_json(source: ReviewSource) -> dict[str, Any]:
             "has_final": c.final is not None, "url": f"/c/{c.name}", "api": f"/api/campaigns/{c.name}"}  # fmt: skip
 
 
-def view_json(view: CampaignView) -> dict[str, Any]:
+def view_json(view: CampaignView, slots: bool = True) -> dict[str, Any]:
+    """The grid as JSON; `slots=False` leaves the slots out (the app joins cached ones after `platforms`)."""
     c = view.campaign
-    return {"name": c.name, "brand": c.brand, "description": c.description, "has_final": view.has_final,
-            "counts": view.counts(), "platforms": [zone_json(z) for z in view.platforms],
-            "slots": [slot_json(s) for s in view.slots]}  # fmt: skip
+    out = {"name": c.name, "brand": c.brand, "description": c.description, "has_final": view.has_final,
+           "counts": view.counts(), "platforms": [zone_json(z) for z in view.platforms]}  # fmt: skip
+    if slots:
+        out["slots"] = [slot_json(s) for s in view.slots]
+    return out
 
 
 def history_json(entries: list[HistoryEntry]) -> list[dict[str, Any]]:

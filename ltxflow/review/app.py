@@ -7,6 +7,8 @@ Pages: `/` (campaigns), `/c/<campaign>` (grid), `/c/<campaign>/compare?task=..` 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,7 +28,7 @@ from ltxflow.ledger.models import DecisionIn
 from ltxflow.ledger.store import Ledger
 from ltxflow.review import api
 from ltxflow.review.jobs import PromoteJobs
-from ltxflow.review.model import ReviewSource
+from ltxflow.review.model import CampaignView, Render, ReviewSource, Slot
 from ltxflow.review.security import ASGIApp, Guard
 
 STATIC = {"review.js": "text/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
@@ -43,10 +45,11 @@ class AppConfig:
     hosts: frozenset[str] | None  # Host headers answered; None = any (remote bind with a token)
 
 
-def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, config: AppConfig) -> ASGIApp:
+def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, config: AppConfig) -> ReviewApp:
     """The ASGI app serving `sources` (campaigns), guarded (see security.py)."""
     by_name = {s.name: s for s in sources}
     jobs = PromoteJobs(ledger, out_dir)
+    fragments = _Fragments()
     env = Environment(loader=PackageLoader("ltxflow.review", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters["money"] = lambda usd: f"${usd:,.4f}" if usd < 1 else f"${usd:,.2f}"
     static = {name: (resources.files("ltxflow.review").joinpath("static", name).read_bytes(), media)
@@ -67,10 +70,25 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
     def index(request: Request) -> Response:
         return page("index.html", campaigns=[api.campaign_json(s) for s in sources])
 
+    card_macro = env.get_template("_card.html").module.card  # type: ignore[attr-defined]
+
+    def grid_html(src: ReviewSource) -> str:
+        view = src.view()
+        zones = {z.platform: z for z in view.platforms}
+        cards = [fragments.get(("card", view.name, *_slot_key(view, slot)), lambda s=slot: card_macro(s, zones, view.name))
+                 for slot in view.slots]  # fmt: skip
+        return env.get_template("grid.html").render(reviewer=config.reviewer, view=view, cards=cards,
+                                                    counts=view.counts(), job=jobs.state(view.name))  # fmt: skip
+
+    def campaign_body(src: ReviewSource) -> str:
+        view = src.view()
+        slots = [fragments.get(("json", view.name, *_slot_key(view, slot)), lambda s=slot: json.dumps(api.slot_json(s)))
+                 for slot in view.slots]  # fmt: skip
+        head = json.dumps(api.view_json(view, slots=False))
+        return f'{head[:-1]}, "slots": [{", ".join(slots)}]}}'
+
     def grid(request: Request) -> Response:
-        view = source(request).view()
-        return page("grid.html", view=view, zones={z.platform: z for z in view.platforms}, counts=view.counts(),
-                    job=jobs.state(view.name))  # fmt: skip
+        return HTMLResponse(grid_html(source(request)), headers=_NO_STORE)
 
     def compare(request: Request) -> Response:
         view = source(request).view()
@@ -114,7 +132,7 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
         return JSONResponse({"campaigns": [api.campaign_json(s) for s in sources]}, headers=_NO_STORE)
 
     def api_campaign(request: Request) -> Response:
-        return JSONResponse(api.view_json(source(request).view()), headers=_NO_STORE)
+        return Response(campaign_body(source(request)), media_type="application/json", headers=_NO_STORE)
 
     def api_history(request: Request) -> Response:
         entries = source(request).history(request.path_params["variant_id"])
@@ -159,14 +177,65 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
     ]
     handlers = {HTTPException: _http_error, LtxflowError: _bad_campaign}
     app = Starlette(routes=routes, exception_handlers=handlers)  # type: ignore[arg-type]
-    app.state.jobs = jobs
-    return Guard(app, token=config.token, hosts=config.hosts)
+
+    def warm() -> None:
+        """Read the plans and the ledger and render every page piece once, so the first request is like the rest."""
+        for src in sources:
+            grid_html(src)
+            campaign_body(src)
+
+    return ReviewApp(Guard(app, token=config.token, hosts=config.hosts), jobs, warm)
+
+
+@dataclass(frozen=True)
+class ReviewApp:
+    """The guarded ASGI app, its promote jobs and a warm-up of its caches."""
+
+    asgi: ASGIApp
+    jobs: PromoteJobs
+    warm: Callable[[], None]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.asgi(scope, receive, send)
+
+
+class _Fragments:
+    """Rendered pieces (a card's HTML, a slot's JSON) by what they show: a page joins them, and only the pieces
+    whose slot changed (a decision, a new file) are rendered again."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._items: dict[tuple[object, ...], Any] = {}
+        self._lock = threading.Lock()
+        self.limit = limit
+
+    def get(self, key: tuple[object, ...], make: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+        if found is None:
+            found = make()
+            with self._lock:
+                if len(self._items) >= self.limit:
+                    self._items.clear()
+                self._items[key] = found
+        return found
+
+
+def _slot_key(view: CampaignView, slot: Slot) -> tuple[object, ...]:
+    """Everything a slot's card shows depends on: the plan (its values, the platforms' zones) and, per render,
+    what the ledger recorded and the review state."""
+    return (view.version[0], _render_key(slot.draft), _render_key(slot.final) if slot.final else None)
+
+
+def _render_key(r: Render) -> tuple[object, ...]:
+    files = tuple((f.output_id, f.bytes) for d in r.deliverables for f in (d.video, d.cover, d.preview) if f)
+    return (r.task_id, r.status, r.error, files, r.audio.output_id if r.audio else None, r.device_seconds, r.money,
+            r.state)  # fmt: skip
 
 
 def _decide(src: ReviewSource, body: dict[str, Any], default_reviewer: str) -> dict[str, Any]:
     """Validate and record one decision on a task of this campaign; return it and the task's new state."""
     task_id = body.get("task_id")
-    if not isinstance(task_id, str) or task_id not in {t.id for t in src.ledger.tasks(src.name)}:
+    if not isinstance(task_id, str) or task_id not in src.task_ids():
         raise HTTPException(404, "task_id: not a recorded task of this campaign")
     reviewer = body.get("reviewer") or default_reviewer
     fields = {"task_id": task_id, "action": body.get("action"), "rating": body.get("rating"),
@@ -178,7 +247,7 @@ def _decide(src: ReviewSource, body: dict[str, Any], default_reviewer: str) -> d
         where = ".".join(str(part) for part in first["loc"]) or "decision"
         raise HTTPException(400, f"{where}: {first['msg']}") from None
     record = src.ledger.record_decision(decision)
-    state = src.ledger.review_states(src.name, [task_id])[task_id]
+    state = src.snapshot().states[task_id]
     return {"decision": api.decision_json(record), "review": api.state_json(state)}
 
 

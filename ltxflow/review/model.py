@@ -12,13 +12,14 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from ltxflow.campaign import Campaign, campaign_file, load_campaign
 from ltxflow.ledger.decisions import ReviewState
-from ltxflow.ledger.models import OutputRecord, TaskRecord
+from ltxflow.ledger.decisions import states as decision_states
+from ltxflow.ledger.models import DecisionRecord, OutputRecord, TaskRecord
 from ltxflow.ledger.store import Ledger
 from ltxflow.ledger.summary import TaskTotals
 from ltxflow.plan import Plan, plan_campaign
@@ -106,6 +107,7 @@ class CampaignView:
     platforms: tuple[SafeZone, ...]
     slots: tuple[Slot, ...]
     has_final: bool
+    version: tuple[object, ...] = ()  # changes whenever the plan or the ledger's files change (for caches)
 
     @property
     def name(self) -> str:
@@ -151,18 +153,25 @@ class _Planned:
 
 
 class ReviewSource:
-    """One campaign under review: its folder, the ledger and the output folder its files must lie under."""
+    """One campaign under review: its folder, the ledger and the output folder its files must lie under.
+
+    Reads are cached and refreshed only when their inputs change: the plan when the campaign's files change on
+    disk, the ledger's tasks, files and costs when `Ledger.change_markers` says so, decisions incrementally.
+    """
 
     def __init__(self, folder: Path | str, ledger: Ledger, out_dir: Path | str) -> None:
         self.folder = Path(folder)
         self.ledger = ledger
         self._lock = threading.Lock()
         self._planned: _Planned | None = None
+        self._snapshot: _LedgerSnapshot | None = None
+        self._decisions: _Decisions = _Decisions((None, None), [], {})
+        self._bases: tuple[object, list[tuple[Slot, Render, Render | None]]] | None = None
         self.campaign = load_campaign(self.folder)
         self.name = self.campaign.name
         self.out_root = (Path(out_dir) / safe_name(self.name)).resolve()  # every served file lies under it
 
-    # ── the plan, rebuilt only when one of its input files changed ──────────────────────────────
+    # ── cached reads ────────────────────────────────────────────────────────────────────────────
 
     def planned(self) -> _Planned:
         """The current plan; the campaign, CSV and template are re-read when any of them changed on disk."""
@@ -182,45 +191,64 @@ class ReviewSource:
             self._planned = _Planned(signature, plan, final, values)
             return self._planned
 
+    def snapshot(self) -> _LedgerSnapshot:
+        """The campaign's tasks, files, costs and review states as the ledger holds them now."""
+        content, decided = self.ledger.change_markers()
+        with self._lock:
+            stale = self._snapshot is None or self._snapshot.version != content
+            if stale:
+                self._snapshot = _LedgerSnapshot.read(self.ledger, self.name, content)
+            if stale or self._decisions.version != decided:
+                self._decisions = self._decisions.refreshed(self.ledger, self.name, decided, full=stale)
+            return replace(self._snapshot, states=self._decisions.states)
+
     # ── views ───────────────────────────────────────────────────────────────────────────────────
 
     def view(self) -> CampaignView:
         """The grid: every current variant × seed with its draft and final renders."""
-        planned = self.planned()
-        plan = planned.plan
-        ledger = _LedgerSnapshot.read(self.ledger, self.name)
-        finals = {(t.variant_id, t.seed): t for t in planned.final.tasks} if planned.final is not None else {}
-        slots = []
-        for task in plan.tasks:
-            row, values = planned.values.get(task.variant_id, ("", {}))
-            final_task = finals.get((task.variant_id, task.seed))
-            slots.append(Slot(task.variant_id, task.seed, row, values, ledger.render("draft", task),
-                              ledger.render("final", final_task) if final_task is not None else None))  # fmt: skip
-        zones = tuple(_safe_zone(name, plan.presets[name]) for name in plan.campaign.platforms)
-        return CampaignView(plan.campaign, zones, tuple(slots), planned.final is not None)
+        planned, ledger = self.planned(), self.snapshot()
+        key = (planned.signature, ledger.version)
+        with self._lock:
+            bases = self._bases[1] if self._bases is not None and self._bases[0] == key else None
+        if bases is None:
+            finals = {(t.variant_id, t.seed): t for t in planned.final.tasks} if planned.final is not None else {}
+            bases = []
+            for task in planned.plan.tasks:
+                row, values = planned.values.get(task.variant_id, ("", {}))
+                final_task = finals.get((task.variant_id, task.seed))
+                draft, final = ledger.render("draft", task), ledger.render("final", final_task) if final_task else None
+                bases.append((Slot(task.variant_id, task.seed, row, values, draft, final), draft, final))
+            with self._lock:
+                self._bases = (key, bases)
+        states = ledger.states
+        slots = tuple(
+            replace(slot, draft=_with_state(draft, states), final=_with_state(final, states) if final else None)
+            for slot, draft, final in bases
+        )
+        zones = tuple(_safe_zone(name, planned.plan.presets[name]) for name in planned.plan.campaign.platforms)
+        return CampaignView(planned.plan.campaign, zones, slots, planned.final is not None, key)
 
     def history(self, variant_id: str) -> list[HistoryEntry] | None:
         """Every recorded generation of a variant (edited rows, other seeds, finals), newest first; None if the
         ledger has never seen the variant."""
-        records = self.ledger.tasks(self.name, variant_id)
+        ledger = self.snapshot()
+        records = [r for r in ledger.tasks.values() if r.variant_id == variant_id]
         if not records:
             return None
         planned = self.planned()
         stage = {t.id: "draft" for t in planned.plan.tasks}
         if planned.final is not None:
             stage.update({t.id: "final" for t in planned.final.tasks})
-        ids = [r.id for r in records]
-        states = self.ledger.review_states(self.name, ids)
-        files: dict[str, list[FileRef]] = {}
-        for output in self.ledger.outputs(self.name):
-            if output.variant_id == variant_id:
-                files.setdefault(output.task_id, []).append(_file_ref(output))
         entries = [
-            HistoryEntry(r, json.loads(r.settings_json or "{}"), stage.get(r.id, "earlier"), tuple(files.get(r.id, ())),
-                         states.get(r.id, ReviewState(r.id)))  # fmt: skip
+            HistoryEntry(r, json.loads(r.settings_json or "{}"), stage.get(r.id, "earlier"), ledger.files.get(r.id, ()),
+                         ledger.states.get(r.id, ReviewState(r.id)))  # fmt: skip
             for r in records
         ]
-        return sorted(entries, key=lambda e: e.record.recorded_utc, reverse=True)
+        return sorted(entries, key=lambda e: (e.record.recorded_utc, e.record.id), reverse=True)
+
+    def task_ids(self) -> frozenset[str]:
+        """Ids of every recorded task of the campaign."""
+        return frozenset(self.snapshot().tasks)
 
     def file(self, output_id: int) -> tuple[Path, str] | None:
         """(path, media type) of a recorded file of this campaign that lies under its output folder and still
@@ -242,27 +270,28 @@ class ReviewSource:
 # ── helpers ─────────────────────────────────────────────────────────────────────────────────────
 
 
-@dataclass
+@dataclass(frozen=True)
 class _LedgerSnapshot:
-    """One read of the campaign's tasks, files, costs and decisions."""
+    """One read of the campaign's tasks, files and costs (with the review states of the moment)."""
 
-    tasks: dict[str, TaskRecord]
-    outputs: dict[str, list[OutputRecord]]
-    totals: dict[str, TaskTotals]
-    states: dict[str, ReviewState]
-    empty: ReviewState = field(default_factory=lambda: ReviewState(""))
+    version: tuple[object, ...]  # Ledger.change_markers()[0] when it was read
+    tasks: Mapping[str, TaskRecord]
+    files: Mapping[str, tuple[FileRef, ...]]  # task id -> its recorded files
+    totals: Mapping[str, TaskTotals]
+    states: Mapping[str, ReviewState] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, ledger: Ledger, campaign: str) -> _LedgerSnapshot:
-        outputs: dict[str, list[OutputRecord]] = {}
+    def read(cls, ledger: Ledger, campaign: str, version: tuple[object, ...]) -> _LedgerSnapshot:
+        files: dict[str, list[FileRef]] = {}
         for output in ledger.outputs(campaign):
-            outputs.setdefault(output.task_id, []).append(output)
+            files.setdefault(output.task_id, []).append(_file_ref(output))
         tasks = {t.id: t for t in ledger.tasks(campaign)}
-        return cls(tasks, outputs, ledger.task_totals(campaign), ledger.review_states(campaign))
+        return cls(version, tasks, {k: tuple(v) for k, v in files.items()}, ledger.task_totals(campaign))
 
     def render(self, stage: Stage, task: Task) -> Render:
+        """A planned task as recorded (its review state is applied per view)."""
         record = self.tasks.get(task.id)
-        files = [_file_ref(o) for o in self.outputs.get(task.id, ())]
+        files = self.files.get(task.id, ())
         deliverables = tuple(
             Deliverable(p, *(next((f for f in files if f.platform == p and f.kind == k), None)
                              for k in ("video", "cover", "preview")))  # fmt: skip
@@ -272,9 +301,35 @@ class _LedgerSnapshot:
         totals = self.totals.get(task.id)
         return Render(
             stage, task, record.status if record else "pending", record.error if record else None, deliverables, audio,
-            self.states.get(task.id, ReviewState(task.id)), totals.device_seconds if totals else 0.0,
-            totals.money if totals else 0.0,
+            ReviewState(task.id), totals.device_seconds if totals else 0.0, totals.money if totals else 0.0,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Decisions:
+    """The campaign's decisions read so far and the states they fold into; refreshed by reading only new ones."""
+
+    version: tuple[object, ...]  # Ledger.change_markers()[1] when it was read
+    records: list[DecisionRecord]
+    states: dict[str, ReviewState]
+
+    def refreshed(self, ledger: Ledger, campaign: str, version: tuple[object, ...], full: bool) -> _Decisions:
+        """Read the decisions recorded since; `full` re-reads all (decisions are append-only, so only a removed
+        task, which changes the content marker, can take some away)."""
+        if full or not self.records:
+            records = ledger.decisions(campaign)
+            return _Decisions(version, records, decision_states(records))
+        new = ledger.decisions(campaign, after_id=self.records[-1].id)
+        records = self.records + new
+        changed = {r.task_id for r in new}
+        states = dict(self.states)
+        states.update(decision_states(r for r in records if r.task_id in changed))
+        return _Decisions(version, records, states)
+
+
+def _with_state(render: Render, states: Mapping[str, ReviewState]) -> Render:
+    state = states.get(render.task_id)
+    return render if state is None else replace(render, state=state)
 
 
 def _file_ref(output: OutputRecord) -> FileRef:

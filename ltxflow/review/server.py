@@ -12,9 +12,9 @@ from pathlib import Path
 
 from ltxflow.errors import LtxflowError
 from ltxflow.ledger.store import Ledger
-from ltxflow.review.app import AppConfig, create_app
+from ltxflow.review.app import AppConfig, ReviewApp, create_app
 from ltxflow.review.model import ReviewSource
-from ltxflow.review.security import ASGIApp, check_bind, is_loopback, loopback_hosts
+from ltxflow.review.security import check_bind, is_loopback, loopback_hosts
 
 DEFAULT_PORT = 8765
 
@@ -52,15 +52,20 @@ def open_sources(targets: Sequence[Path | str], ledger: Ledger, out_dir: Path) -
 class ReviewServer:
     """A bound socket and the uvicorn server that answers on it."""
 
-    app: ASGIApp
+    app: ReviewApp
     sock: socket.socket
     url: str  # what a browser opens (with the token when one is set)
     _server: object | None = None
     _thread: threading.Thread | None = None
 
     def serve(self) -> None:
-        """Serve until Ctrl-C (in the calling thread)."""
-        self._make().run(sockets=[self.sock])
+        """Serve until Ctrl-C (in the calling thread): a normal stop, exit code 0."""
+        try:
+            self._make().run(sockets=[self.sock])
+        except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises the signal it caught
+            pass
+        finally:
+            self.sock.close()
 
     def start(self, timeout: float = 30.0) -> ReviewServer:
         """Serve from a background thread; returns once the server answers."""
@@ -106,7 +111,7 @@ def build_server(
     """Check the bind, bind the socket (port 0 = any free port) and build the guarded app on it."""
     check_bind(host, allow_remote, token)
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for proto TCP
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
@@ -138,5 +143,6 @@ def serve(
     sources = open_sources(targets, ledger, out_dir)
     server = build_server(sources, ledger, out_dir, host=host, port=port, allow_remote=allow_remote, token=token,
                           reviewer=reviewer)  # fmt: skip
+    server.app.warm()
     echo(f"review: {server.url} ({', '.join(s.name for s in sources)}; Ctrl-C stops)")
     server.serve()

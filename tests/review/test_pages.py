@@ -92,3 +92,15 @@ def test_history_keeps_every_generation_of_an_edited_row(live, finished):
     status, _, html = live.request("GET", "/c/spring/variants/alpha")
     assert status == 200 and html.count(b'class="generation') == 2
     assert live.request("GET", "/c/spring/variants/nobody")[0] == 404
+
+
+def test_cached_pages_follow_decisions_made_elsewhere(live):
+    from ltxflow.ledger import DecisionIn
+
+    section = b'data-stage="draft" data-task-id="%s" data-status="finished" data-decision="%s"'
+    alpha = next(t.id for t in live.ledger.tasks("spring") if t.variant_id == "alpha")
+    assert section % (alpha.encode(), b"undecided") in live.request("GET", "/c/spring")[2]
+    live.ledger.record_decision(DecisionIn(task_id=alpha, action="winner", reviewer="cli"))  # not through the app
+    assert section % (alpha.encode(), b"winner") in live.request("GET", "/c/spring")[2]
+    slots = live.json("/api/campaigns/spring")["slots"]
+    assert next(s for s in slots if s["variant_id"] == "alpha")["draft"]["review"]["reviewer"] == "cli"

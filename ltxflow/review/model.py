@@ -179,14 +179,14 @@ class ReviewSource:
             cached = self._planned
             if cached is not None and _signature(cached.signature) == cached.signature:
                 return cached
+            signature = _signature(((str(campaign_file(self.folder)), 0, 0),))  # each file's stat before it is read
             campaign = load_campaign(self.folder)
-            paths = [campaign_file(self.folder), campaign.variants, campaign.template]
+            signature += _signature(tuple((str(p), 0, 0) for p in (campaign.variants, campaign.template)))
             plan = plan_campaign(campaign)
             final = plan_campaign(campaign.final_campaign()) if campaign.final is not None else None
             values = {v.variant_id: (v.row, v.values) for v in load_variants(campaign)}
-            for task in plan.tasks:
-                paths += [Path(c.path) for c in task.conditioning]
-            signature = _signature(tuple((str(p), 0, 0) for p in dict.fromkeys(paths)))
+            conditioning = dict.fromkeys(str(c.path) for task in plan.tasks for c in task.conditioning)
+            signature += _signature(tuple((p, 0, 0) for p in conditioning))
             self.campaign = campaign
             self._planned = _Planned(signature, plan, final, values)
             return self._planned

@@ -52,6 +52,7 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
     fragments = _Fragments()
     env = Environment(loader=PackageLoader("ltxflow.review", "templates"), autoescape=True, undefined=StrictUndefined)
     env.filters["money"] = lambda usd: f"${usd:,.4f}" if usd < 1 else f"${usd:,.2f}"
+    env.filters["when"] = lambda utc: utc[:19].replace("T", " ") + " UTC"  # ISO 8601 UTC from the ledger
     static = {name: (resources.files("ltxflow.review").joinpath("static", name).read_bytes(), media)
               for name, media in STATIC.items()}  # fmt: skip
 
@@ -109,8 +110,9 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
         entries = src.history(request.path_params["variant_id"])
         if entries is None:
             raise HTTPException(404, "the ledger has no generation of this variant")
+        zones = {z.platform: z for z in src.view().platforms}
         return page("history.html", campaign=src.campaign, variant_id=request.path_params["variant_id"],
-                    entries=entries)  # fmt: skip
+                    entries=entries, zones=zones)  # fmt: skip
 
     def file(request: Request) -> Response:
         output_id = request.path_params["output_id"]

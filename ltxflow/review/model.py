@@ -141,6 +141,13 @@ class HistoryEntry:
     files: tuple[FileRef, ...]
     state: ReviewState
 
+    @property
+    def deliverables(self) -> tuple[Deliverable, ...]:
+        """The recorded files per platform, in the order they were recorded."""
+        platforms = dict.fromkeys(f.platform for f in self.files if f.platform)
+        pick = lambda p, k: next((f for f in self.files if f.platform == p and f.kind == k), None)  # noqa: E731
+        return tuple(Deliverable(p, pick(p, "video"), pick(p, "cover"), pick(p, "preview")) for p in platforms)
+
 
 @dataclass(frozen=True)
 class _Planned:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from ltxflow.campaign_types import (
     AUDIO_MODE,
@@ -44,6 +45,7 @@ from ltxflow.campaign_types import (
     Seconds,
     Text,
     Unit,
+    bad,
     bad_at,
     error_line,
     frames_problem,
@@ -55,7 +57,7 @@ from ltxflow.loras import LoraEntry, check_lora_stages
 from ltxflow.model_defaults import LTX2, LTX23, describe_guidance
 from ltxflow.tasks import BrandFit, Cover, Guidance
 
-__all__ = ["CAMPAIGN_FILE", "ID_PATTERN", "Campaign", "CostEstimate", "Generation", "campaign_file", "load_campaign"]
+__all__ = ["CAMPAIGN_FILE", "ID_PATTERN", "Campaign", "CostEstimate", "Final", "Generation", "campaign_file", "load_campaign"]
 
 CAMPAIGN_FILE = "campaign.toml"
 
@@ -232,6 +234,39 @@ class CostEstimate(Table):
         return self
 
 
+class Final(Table):
+    """The final-quality profile: what `promote` renders approved and winning variants with (same prompt and
+    seed, new task ids and files; the drafts stay). A key left out keeps [generation]'s value."""
+
+    checkpoint: Checkpoint | None = key(None, "weights for finals", '"/models/ltx-2-19b-dev.safetensors"')
+    width: Integer | None = key(None, "px, the [generation] rules", "1088")
+    height: Integer | None = key(None, "px", "1920")
+    num_frames: Integer | None = key(None, "8k+1", "121", alias="frames")
+    fps: Fps | None = key(None, 'integer, float, or "30000/1001"', "24")
+    steps: Integer | None = key(None, "denoising steps", "50")
+    pipeline: PIPELINE | None = key(None, '"one-stage" | "two-stage" (with a real checkpoint it needs a "refine" '
+                                    "[[lora]], which the drafts' pipeline must accept too) | \"distilled\"",
+                                    '"one-stage"')  # fmt: skip
+    dtype: DTYPE | None = key(None, '"auto" | "float32" | "bfloat16" | "float16"', '"bfloat16"')
+    precision: PRECISION | None = key(None, '"exact" | "fp8"', '"exact"')
+    upsampler: OptionalPath = key(None, 'x2 latent upsampler, for pipeline = "two-stage"',
+                                  '"/models/ltx-2-spatial-upscaler-x2.safetensors"')  # fmt: skip
+    seconds_per_task: Number | None = key(None, "device seconds one final costs, for plan and budgets", "600")
+
+    def generation_changes(self) -> dict[str, Any]:
+        """The [generation] fields this profile sets."""
+        return {name: value for name, value in self if value is not None and name != "seconds_per_task"}
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> Final:
+        if not self.generation_changes():
+            raise bad("sets no [generation] key: give at least one of " + ", ".join(
+                f.alias or n for n, f in type(self).model_fields.items() if n != "seconds_per_task"))  # fmt: skip
+        if self.seconds_per_task is not None:
+            positive(self.seconds_per_task, "seconds_per_task")
+        return self
+
+
 # ── The campaign ────────────────────────────────────────────────────────────────────────────────
 
 
@@ -257,6 +292,7 @@ class Campaign(Table):
                                       "add or override them")  # fmt: skip
     cover: CoverTable = key(CoverTable(), "optional; how covers are chosen")
     estimate: CostEstimate = key(CostEstimate(), "what plan and budgets assume before anything ran")
+    final: Final | None = key(None, "optional; the profile `promote` renders approved and winning variants with")
     export: ExportTables = Field(default_factory=lambda: MappingProxyType({}), examples=["loudness_lufs = -16.0"],
                                  description="override fields of a platform's preset for this campaign")  # fmt: skip
     _path: Path = PrivateAttr()
@@ -282,7 +318,40 @@ class Campaign(Table):
         # no pipeline named: the checkpoint's own, which is never two-stage (one-stage, or distilled for such files)
         pipeline = self.generation.pipeline or ("distilled" if "distilled" in self.generation.checkpoint else "one-stage")
         check_lora_stages(self.lora, pipeline, self.generation.checkpoint)
+        if self.final is not None:
+            self._final_generation()  # refuse a profile the engine cannot render now, not at promote time
         return self
+
+    def _final_generation(self) -> Generation:
+        """[generation] with [final] over it, checked by Generation's own rules."""
+        assert self.final is not None
+        changes = self.final.generation_changes()
+        merged = self.generation.model_copy(update=changes)
+        if merged == self.generation:
+            raise bad_at("final", "repeats [generation]: the finals would be the drafts again")
+        try:
+            merged._engine_can_make_it()
+        except PydanticCustomError as exc:
+            field = exc.context["key"]  # type: ignore[index]
+            name = "num_frames" if field == "frames" else field
+            if name in changes:
+                raise bad_at(f"final.{field}", exc.context["what"]) from None  # type: ignore[index]
+            raise bad_at("final", f"generation.{field} (kept): {exc.context['what']}; set final.{field}") from None  # type: ignore[index]
+        pipeline = merged.pipeline or ("distilled" if "distilled" in merged.checkpoint else "one-stage")
+        try:
+            check_lora_stages(self.lora, pipeline, merged.checkpoint)
+        except PydanticCustomError as exc:
+            raise bad_at("final", f"{exc.context['key']}: {exc.context['what']}") from None  # type: ignore[index]
+        return merged
+
+    def final_campaign(self) -> Campaign:
+        """This campaign as its finals render: [final] over [generation] (and over the estimate's seconds)."""
+        if self.final is None:
+            raise CampaignError(f"{self.path}: final: no [final] profile; add one to promote variants")
+        estimate = self.estimate
+        if self.final.seconds_per_task is not None:
+            estimate = estimate.model_copy(update={"seconds_per_task": self.final.seconds_per_task})
+        return self.model_copy(update={"generation": self._final_generation(), "estimate": estimate})
 
     def model_post_init(self, context: Any) -> None:
         self._path = context["path"] if context else Path(CAMPAIGN_FILE).absolute()

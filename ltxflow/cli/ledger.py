@@ -20,23 +20,28 @@ if TYPE_CHECKING:
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None, help="Also write every output as CSV.")
 @click.option("--ledger", "ledger_url", default=None, help="Ledger: SQLite path or SQLAlchemy URL "
               "(default $LTXFLOW_LEDGER or ./ltxflow-ledger.db).")  # fmt: skip
-def ledger(by: str, campaign: str | None, csv_path: Path | None, ledger_url: str | None) -> None:
+@click.option("--decision", type=click.Choice(["approved", "winner", "rejected", "undecided"]), default=None,
+              help="Only tasks with this review decision (approved includes winners).")  # fmt: skip
+def ledger(by: str, campaign: str | None, csv_path: Path | None, ledger_url: str | None, decision: str | None) -> None:
     """Summarise recorded tasks, outputs, device time and money."""
     from ltxflow.ledger.store import Ledger
 
     with Ledger.open(ledger_url, create=False) as book:
+        task_ids = book.task_ids_by_decision(decision, campaign) if decision else None  # type: ignore[arg-type]
         if by == "stage":
             _print_stages(book.stages(campaign))
             return
-        rows = book.summary(by, campaign)  # type: ignore[arg-type]
+        rows = book.summary(by, campaign, task_ids)  # type: ignore[arg-type]
         if csv_path is not None:
-            book.export_csv(csv_path, campaign)
+            book.export_csv(csv_path, campaign, task_ids)
     click.echo(f"{'campaign':<20} {by:<20} {'tasks':>5} {'failed':>6} {'outputs':>7} {'device_s':>9} "
                f"{'usd':>9} {'api_usd':>13}")  # fmt: skip
     for r in rows:
         key = r.key if by != "campaign" else r.campaign
         click.echo(f"{r.campaign:<20} {key or '-':<20} {r.tasks:>5} {r.failed:>6} {r.outputs:>7} "
                    f"{r.device_seconds:>9.1f} {r.money:>9.4f} {r.comparison_low:>6.2f}-{r.comparison_high:<6.2f}")  # fmt: skip
+    if decision is not None:
+        click.echo(f"decision {decision}: {len(task_ids or ())} task{'s' if len(task_ids or ()) != 1 else ''}")
     if csv_path is not None:
         click.echo(f"csv: {csv_path}")
 

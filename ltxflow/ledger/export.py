@@ -6,6 +6,7 @@ import csv
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlalchemy import Connection, select
@@ -23,9 +24,9 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def write_csv(conn: Connection, path: Path, campaign: str | None) -> Path:
-    """Write the outputs (of one campaign) as CSV at `path`; nothing is left behind on failure."""
-    rows = _csv_rows(conn, campaign)
+def write_csv(conn: Connection, path: Path, campaign: str | None, task_ids: Collection[str] | None = None) -> Path:
+    """Write the outputs (of one campaign, of some tasks) as CSV at `path`; nothing is left behind on failure."""
+    rows = _csv_rows(conn, campaign, task_ids)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -40,7 +41,7 @@ def write_csv(conn: Connection, path: Path, campaign: str | None) -> Path:
     return path
 
 
-def _csv_rows(conn: Connection, campaign: str | None) -> list[dict[str, object]]:
+def _csv_rows(conn: Connection, campaign: str | None, task_ids: Collection[str] | None) -> list[dict[str, object]]:
     """The CSV rows, ordered by campaign, variant, seed, platform."""
     query = (
         select(
@@ -52,8 +53,10 @@ def _csv_rows(conn: Connection, campaign: str | None) -> list[dict[str, object]]
     )
     if campaign is not None:
         query = query.where(TASKS.c.campaign == campaign)
+    if task_ids is not None:
+        query = query.where(TASKS.c.id.in_(list(task_ids)))
     records = list(conn.execute(query).mappings())
-    totals = task_totals(conn, campaign)
+    totals = task_totals(conn, campaign, task_ids)
 
     by_task: dict[str, list[int]] = defaultdict(list)  # task id -> indexes into records
     for i, r in enumerate(records):

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Connection,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -174,6 +175,25 @@ def m007_run_processes(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
 
 
+def m008_review_decisions(conn: Connection) -> None:
+    """Review decisions (issue 16): approve, reject, winner, notes and star ratings on a task, by reviewer and time."""
+    md = MetaData()
+    Table("tasks", md, Column("id", Text, primary_key=True))  # the referenced key only; never created here
+    decisions = Table(
+        "decisions",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),  # a task's decisions apply in this order
+        Column("task_id", Text, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+        Column("action", Text, nullable=False),  # approve | reject | winner | unwinner | clear | note | rate
+        Column("rating", Integer),  # 1-5 with action rate
+        Column("note", Text, nullable=False),
+        Column("reviewer", Text, nullable=False),
+        Column("decided_utc", Text, nullable=False),
+        Index("ix_decisions_task_id", "task_id"),
+    )
+    decisions.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_lookup_indexes,
@@ -182,6 +202,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_failure_tracebacks,
     m006_current_tasks,
     m007_run_processes,
+    m008_review_decisions,
 )
 
 

@@ -1,9 +1,12 @@
 """The ledger's tables, each declared once as SQLModel models: what a writer gives, what a reader gets back.
 
 Each table is a small family built on one set of field declarations:
-- `TaskIn`, `OutputIn`: the columns a caller supplies when it records a task or a file (frozen, validated);
-- `RunRow`, `TaskRow`, `OutputRow`, `CostRow` (``table=True``): the tables, adding the columns the ledger fills;
-- `RunRecord`, `OutputRecord`: what reads return, built from the same fields (frozen).
+- `TaskIn`, `OutputIn`, `DecisionIn`: the columns a caller supplies when it records a task, a file or a review
+  decision (frozen, validated);
+- `RunRow`, `TaskRow`, `OutputRow`, `CostRow`, `DecisionRow` (``table=True``): the tables, adding the columns
+  the ledger fills;
+- `RunRecord`, `TaskRecord`, `OutputRecord`, `DecisionRecord`: what reads return, built from the same fields
+  (frozen).
 
 Adding a column = one field here (with its description: docs/ledger-schema.md is generated from it) plus one
 append-only migration in `migrations.py`; `schema_check.schema_drift` (run by the tests and by the schema doc
@@ -16,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 from sqlalchemy import BigInteger, Float, Index, Text
 from sqlmodel import Field, SQLModel
 
-from ltxflow.ledger.records import RunStatus
+from ltxflow.ledger.records import DecisionAction, RunStatus
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")  # a misspelt column is an error, not dropped
 
@@ -102,12 +105,9 @@ class TaskIn(SQLModel):
         return self.id
 
 
-class TaskRow(TaskIn, table=True):
-    """The `tasks` table: one row per task id, describing its latest attempt."""
+class _TaskStored(TaskIn):
+    """The columns the ledger adds to a recorded task."""
 
-    __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_campaign_status", "campaign", "status"),)
-    model_config = ConfigDict(frozen=False)
     run_id: str = text("run of the latest attempt", foreign_key="runs.id")
     status: str = text("finished | failed")
     error: str | None = text("the failure, NULL when finished", default=None)
@@ -116,6 +116,18 @@ class TaskRow(TaskIn, table=True):
     device_seconds: float = real("device seconds summed over all attempts")
     recorded_utc: str = text("ISO 8601 UTC of the latest attempt")
     traceback: str | None = text("the failure's Python traceback, NULL when finished", default=None)
+
+
+class TaskRow(_TaskStored, table=True):
+    """The `tasks` table: one row per task id, describing its latest attempt."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_campaign_status", "campaign", "status"),)
+    model_config = ConfigDict(frozen=False)
+
+
+class TaskRecord(_TaskStored):
+    """A recorded task (its latest attempt), as reads return it."""
 
 
 # ── outputs ─────────────────────────────────────────────────────────────────────────────────────
@@ -254,7 +266,58 @@ class CurrentTaskRow(SQLModel, table=True):
     task_id: str = text("a task of the plan (finished or not)")
 
 
-TABLES = (RunRow, TaskRow, OutputRow, CostRow, StageRow, ClaimRow, CurrentTaskRow)  # every table, in the order the schema doc lists them
+
+# ── decisions (review) ──────────────────────────────────────────────────────────────────────────
+
+
+class DecisionIn(SQLModel):
+    """One reviewer's decision on one task (a generation: a variant at one seed and one set of settings).
+
+    Decisions are an append-only log: a task's review state is the fold of its decisions in id order
+    (`ltxflow.ledger.decisions.fold`), so nothing a reviewer said is ever overwritten.
+    """
+
+    model_config = _FROZEN
+    task_id: str = text("the task decided on", foreign_key="tasks.id", ondelete="CASCADE")
+    action: DecisionAction = text("approve | reject | winner | unwinner | clear | note | rate")
+    rating: int | None = Field(default=None, ge=1, le=5, description="stars, 1-5, with action rate; NULL otherwise")
+    note: str = text('the reviewer\'s free text, "" when none', default="", max_length=4000)
+    reviewer: str = text("who decided: the --reviewer option or the OS user", min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _rating_goes_with_rate(self) -> DecisionIn:
+        if (self.action == "rate") != (self.rating is not None):
+            raise ValueError("a rating (1-5) comes with action 'rate' and only with it")
+        if self.action == "note" and not self.note.strip():
+            raise ValueError("action 'note' needs a note")
+        return self
+
+
+class _DecisionStored(DecisionIn):
+    """The columns the ledger adds to a decision."""
+
+    id: int | None = Field(default=None, primary_key=True, description="row id: a task's decisions apply in this order")
+    decided_utc: str = text("ISO 8601 UTC")
+
+
+class DecisionRow(_DecisionStored, table=True):
+    """The `decisions` table."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_task_id", "task_id"),)
+    model_config = ConfigDict(frozen=False)
+
+
+class DecisionRecord(_DecisionStored):
+    """A recorded decision, with the campaign, variant and seed of its task."""
+
+    campaign: str
+    variant_id: str
+    seed: int
+
+
+# every table, in the order the schema doc lists them
+TABLES = (RunRow, TaskRow, OutputRow, CostRow, StageRow, ClaimRow, CurrentTaskRow, DecisionRow)
 RUNS = RunRow.__table__
 TASKS = TaskRow.__table__
 OUTPUTS = OutputRow.__table__
@@ -262,3 +325,4 @@ COSTS = CostRow.__table__
 STAGES = StageRow.__table__
 CLAIMS = ClaimRow.__table__
 CURRENT = CurrentTaskRow.__table__
+DECISIONS = DecisionRow.__table__

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from ltxflow.errors import LtxflowError
 
 RunStatus = Literal["running", "finished", "failed", "interrupted", "died"]
 TaskStatus = Literal["finished", "failed"]
 SummaryBy = Literal["campaign", "variant", "platform"]
+DecisionAction = Literal["approve", "reject", "winner", "unwinner", "clear", "note", "rate"]
+DECISION_ACTIONS: tuple[str, ...] = get_args(DecisionAction)
 
 
 class LedgerError(LtxflowError):

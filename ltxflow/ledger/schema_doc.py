@@ -27,7 +27,9 @@ A task id (the hash of the task record) is the primary key of `tasks`: the row d
 latest attempt, so a rerun replaces an earlier failure or result. `attempts` counts the tries and
 `device_seconds` sums them; `outputs` hold the latest attempt's files; `costs` keep every attempt's
 money lines (kind `actual`: money spent; kind `comparison`: what a per-clip API would have charged,
-`amount` to `amount_max`). Times are ISO 8601 UTC; run ids are ULIDs, so they sort by start time.
+`amount` to `amount_max`). `decisions` is the review log, append-only: a task's review state is its
+decisions folded in id order (`ltxflow/ledger/decisions.py`). Times are ISO 8601 UTC; run ids are ULIDs,
+so they sort by start time.
 """
 
 

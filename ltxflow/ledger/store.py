@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 
 from ltxflow.costs import CURRENCY, CostItem, Usage
 from ltxflow.ledger import claims as _claims
-from ltxflow.ledger import db, export, summary
+from ltxflow.ledger import db, decisions, export, summary
 from ltxflow.ledger.claims import Worker
 from ltxflow.ledger.ids import new_ulid
 from ltxflow.ledger.migrations import apply_migrations
@@ -27,16 +27,20 @@ from ltxflow.ledger.models import (
     CLAIMS,
     COSTS,
     CURRENT,
+    DECISIONS,
     OUTPUTS,
     RUNS,
     STAGES,
     TASKS,
     ClaimRecord,
+    DecisionIn,
+    DecisionRecord,
     OutputIn,
     OutputRecord,
     RunRecord,
     StageIn,
     TaskIn,
+    TaskRecord,
 )
 from ltxflow.ledger.records import LedgerError, RunStatus, StageRecord, SummaryBy, SummaryRow
 
@@ -62,6 +66,15 @@ _INSERT_TASK = insert(TASKS)
 _INSERT_OUTPUTS = insert(OUTPUTS)
 _INSERT_COSTS = insert(COSTS)
 _INSERT_STAGES = insert(STAGES)
+_MARKERS = select(
+    select(func.count()).select_from(TASKS).scalar_subquery(),
+    select(func.max(TASKS.c.recorded_utc)).scalar_subquery(),
+    select(func.count()).select_from(OUTPUTS).scalar_subquery(),
+    select(func.max(OUTPUTS.c.id)).scalar_subquery(),
+    select(func.max(COSTS.c.id)).scalar_subquery(),
+    select(func.count()).select_from(DECISIONS).scalar_subquery(),
+    select(func.max(DECISIONS.c.id)).scalar_subquery(),
+)
 
 
 def utc_now() -> str:
@@ -329,15 +342,74 @@ class Ledger:
         with db.read_transaction(self.engine) as conn:
             return summary.stage_totals(conn, campaign)
 
-    def summary(self, by: SummaryBy, campaign: str | None = None) -> list[SummaryRow]:
-        """Counts, device seconds, money and the API comparison range per campaign, variant or platform."""
+    def summary(
+        self, by: SummaryBy, campaign: str | None = None, task_ids: Collection[str] | None = None
+    ) -> list[SummaryRow]:
+        """Counts, device seconds, money and the API comparison range per campaign, variant or platform
+        (of the tasks in `task_ids` only, when given)."""
         with db.read_transaction(self.engine) as conn:
-            return summary.summarise(conn, by, campaign)
+            return summary.summarise(conn, by, campaign, task_ids)
 
-    def export_csv(self, path: Path, campaign: str | None = None) -> Path:
-        """Write one CSV row per output file (atomically) and return the path."""
+    def export_csv(self, path: Path, campaign: str | None = None, task_ids: Collection[str] | None = None) -> Path:
+        """Write one CSV row per output file (of the tasks in `task_ids` only, when given) atomically; return the path."""
         with db.read_transaction(self.engine) as conn:
-            return export.write_csv(conn, Path(path), campaign)
+            return export.write_csv(conn, Path(path), campaign, task_ids)
+
+    def tasks(self, campaign: str, variant_id: str | None = None) -> list[TaskRecord]:
+        """The campaign's recorded tasks (of one variant), oldest attempt first."""
+        query = select(TASKS).where(TASKS.c.campaign == campaign).order_by(TASKS.c.recorded_utc, TASKS.c.id)
+        if variant_id is not None:
+            query = query.where(TASKS.c.variant_id == variant_id)
+        with db.read_transaction(self.engine) as conn:
+            return [TaskRecord.model_validate(row) for row in conn.execute(query).mappings()]
+
+    def output(self, output_id: int) -> OutputRecord | None:
+        """One recorded file by its row id, or None."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.output_record(conn, output_id)
+
+    def task_totals(self, campaign: str) -> dict[str, summary.TaskTotals]:
+        """Per task id of the campaign: status, device seconds and USD over all attempts."""
+        with db.read_transaction(self.engine) as conn:
+            return summary.task_totals(conn, campaign)
+
+    # ── Review decisions ────────────────────────────────────────────────────────────────────────
+
+    def record_decision(self, decision: DecisionIn) -> DecisionRecord:
+        """Append a reviewer's decision on a task (one transaction) and return it as recorded."""
+        with db.write_transaction(self.engine) as conn:
+            return decisions.insert_decision(conn, decision, utc_now())
+
+    def decisions(
+        self, campaign: str | None = None, task_ids: Collection[str] | None = None, after_id: int | None = None
+    ) -> list[DecisionRecord]:
+        """Recorded decisions (of one campaign, of some tasks, with an id above `after_id`), oldest first."""
+        with db.read_transaction(self.engine) as conn:
+            return decisions.decision_records(conn, campaign, task_ids, after_id)
+
+    def change_markers(self) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """Two cheap markers for readers that cache: the first changes whenever a task, file or cost is recorded
+        or removed, the second whenever a decision is (counts and the newest id or time of each table)."""
+        with db.read_transaction(self.engine) as conn:
+            row = conn.execute(_MARKERS).one()
+        return tuple(row[:5]), tuple(row[5:])
+
+    def review_states(
+        self, campaign: str | None = None, task_ids: Collection[str] | None = None
+    ) -> dict[str, decisions.ReviewState]:
+        """Task id -> its review state, for every task with at least one decision."""
+        return decisions.states(self.decisions(campaign, task_ids))
+
+    def task_ids_by_decision(self, wanted: decisions.DecisionFilter, campaign: str | None = None) -> set[str]:
+        """Ids of the recorded tasks (of one campaign) whose review state passes `wanted` ("approved" includes
+        winners, "undecided" includes tasks nobody decided on)."""
+        query = select(TASKS.c.id)
+        if campaign is not None:
+            query = query.where(TASKS.c.campaign == campaign)
+        with db.read_transaction(self.engine) as conn:
+            ids = set(conn.execute(query).scalars())
+            found = decisions.states(decisions.decision_records(conn, campaign))
+        return {i for i in ids if found.get(i, decisions.ReviewState(i)).matches(wanted)}
 
 
 # ── Writing helpers (each runs inside the caller's transaction) ────────────────────────────────

@@ -8,6 +8,7 @@ splits them over those. So platform rows and CSV columns sum to the campaign tot
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
@@ -67,8 +68,22 @@ def output_records(conn: Connection, campaign: str | None, task_id: str | None =
     return [OutputRecord.model_validate(row) for row in conn.execute(query).mappings()]
 
 
-def task_totals(conn: Connection, campaign: str | None) -> dict[str, TaskTotals]:
-    """Per task id: status, device seconds and USD (actual, and per-source comparison low/high)."""
+def output_record(conn: Connection, output_id: int) -> OutputRecord | None:
+    """One recorded file by row id, with its task's campaign, variant and seed; None when unknown."""
+    query = (
+        select(OUTPUTS, TASKS.c.campaign, TASKS.c.variant_id, TASKS.c.seed)
+        .select_from(OUTPUTS.join(TASKS, OUTPUTS.c.task_id == TASKS.c.id))
+        .where(OUTPUTS.c.id == output_id)
+    )
+    row = conn.execute(query).mappings().first()
+    return None if row is None else OutputRecord.model_validate(row)
+
+
+def task_totals(
+    conn: Connection, campaign: str | None, task_ids: Collection[str] | None = None
+) -> dict[str, TaskTotals]:
+    """Per task id (of `task_ids` only, when given): status, device seconds and USD (actual, and per-source
+    comparison low/high)."""
     tasks = select(
         TASKS.c.id, TASKS.c.campaign, TASKS.c.variant_id, TASKS.c.status, TASKS.c.device, TASKS.c.device_seconds
     )
@@ -87,6 +102,9 @@ def task_totals(conn: Connection, campaign: str | None) -> dict[str, TaskTotals]
     if campaign is not None:
         tasks = tasks.where(TASKS.c.campaign == campaign)
         costs = costs.where(TASKS.c.campaign == campaign)
+    if task_ids is not None:
+        tasks = tasks.where(TASKS.c.id.in_(list(task_ids)))
+        costs = costs.where(TASKS.c.id.in_(list(task_ids)))
     totals = {
         row.id: TaskTotals(row.campaign, row.variant_id, row.status, row.device, row.device_seconds)
         for row in conn.execute(tasks)
@@ -122,11 +140,14 @@ def output_shares(platforms: list[str]) -> list[float]:
     return [1.0 / n if c else 0.0 for c in counted]
 
 
-def summarise(conn: Connection, by: SummaryBy, campaign: str | None) -> list[SummaryRow]:
-    """Summary rows grouped by campaign, variant or platform, sorted by campaign then key."""
+def summarise(
+    conn: Connection, by: SummaryBy, campaign: str | None, task_ids: Collection[str] | None = None
+) -> list[SummaryRow]:
+    """Summary rows (of the tasks in `task_ids` only, when given) grouped by campaign, variant or platform,
+    sorted by campaign then key."""
     if by not in _BY:
         raise LedgerError(f"summary: 'by' must be one of {', '.join(_BY)}, got {by!r}")
-    totals = task_totals(conn, campaign)
+    totals = task_totals(conn, campaign, task_ids)
     platforms: dict[str, list[str]] = defaultdict(list)  # task id -> platform of each output
     for task_id, platform in conn.execute(select(OUTPUTS.c.task_id, OUTPUTS.c.platform).order_by(OUTPUTS.c.id)):
         if task_id in totals:

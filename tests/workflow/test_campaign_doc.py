@@ -27,10 +27,10 @@ def test_every_key_of_every_table_is_documented_with_a_comment():
     keys = re.findall(r"^(\w+) = .*  # \S", block, flags=re.MULTILINE)
     tables = re.findall(r"^\[([\w.]+)\] +# \S", block, flags=re.MULTILINE)
     top = [f.alias or n for n, f in Campaign.model_fields.items() if n not in ("expand", "generation", "guidance",
-           "audio", "conditioning", "lora", "cover", "estimate", "export")]  # fmt: skip
+           "audio", "conditioning", "lora", "cover", "estimate", "final", "export")]  # fmt: skip
     assert keys[: len(top)] == top
     assert tables == ["expand", "generation", "guidance.video", "guidance.audio", "audio", "conditioning", "cover",
-                      "estimate", "export.reels"]  # fmt: skip
+                      "estimate", "final", "export.reels"]  # fmt: skip
     assert "frames = 121" in block and "num_frames" not in block  # the TOML name, not the Python one
 
 
@@ -47,6 +47,8 @@ def test_the_documented_example_is_itself_a_valid_campaign(tmp_path):
     assert effective.audio_guidance.cfg == 7.0 and effective.video_guidance.cfg == 3.0
     assert dict(campaign.export["reels"]) == {"loudness_lufs": -16.0}
     assert [(e.path.name, e.strength, e.stage) for e in campaign.lora] == [("brand.safetensors", 0.8, "all")]
+    final = campaign.final_campaign().generation  # the documented [final] profile renders
+    assert (final.pipeline, final.width, final.height, final.steps) == ("one-stage", 1088, 1920, 50)
 
 
 def test_checked_in_column_reference_matches_the_row_model():

@@ -119,9 +119,9 @@ def test_bad_loras_fail_only_their_variants_and_swaps_leave_no_trace(tmp_path, t
     alone = tmp_path / "alone"
     assert run(folder, alone, "--only", "base").exit_code == 0
     name = "lora-run__base__s5.wav"
-    assert (out / "lora-run" / name).read_bytes() == (alone / "lora-run" / name).read_bytes()
+    assert (out / "lora-run" / "current" / name).read_bytes() == (alone / "lora-run" / "current" / name).read_bytes()
     # and the LoRAs change the clip: `brand-off` (the campaign LoRA at 0) differs from `base` only by the LoRA
-    assert (out / "lora-run" / "lora-run__brand-off__s5.wav").read_bytes() != (out / "lora-run" / name).read_bytes()
+    assert (out / "lora-run" / "current" / "lora-run__brand-off__s5.wav").read_bytes() != (out / "lora-run" / "current" / name).read_bytes()
 
 
 def test_lora_content_and_strength_enter_the_task_id_not_the_path(tmp_path):

@@ -1,6 +1,7 @@
 """`gc`: the files under a campaign's tasks/ folder that no task of its current plan refers to (dry run by default).
 
-Kept: every file the ledger records for a task of the plan the campaign gives now. Never touched: the folders of
+Kept: every file the ledger records for a task of the plan the campaign gives now (its drafts and, with a [final]
+profile, their finals). Never touched: the folders of
 tasks some run holds a claim on (their files may be half-way through being written and not recorded yet), the
 current/ view and the reports (rebuilt by every run). A removed file's task is simply made again if its row comes
 back: planning treats a finished task whose file is gone as pending.
@@ -37,6 +38,8 @@ def collect_garbage(target: Campaign | Path | str, *, ledger: Ledger, out_dir: P
     name = plan.campaign.name
     folder = Path(out_dir).absolute() / safe_name(name) / TASKS_DIR
     current = {t.id for t in plan.tasks}
+    if plan.campaign.final is not None:  # the finals `promote` made of the current rows are current too
+        current |= {t.id for t in plan_campaign(plan.campaign.final_campaign()).tasks}
     keep = {Path(o.path).absolute() for o in ledger.outputs(name) if o.task_id in current}
     claimed = {c.task_id for c in ledger.claims(name)}
     remove, kept, size = [], 0, 0

@@ -40,7 +40,7 @@ def review(campaigns: tuple[Path, ...], ledger_url: str | None, out_dir: Path, h
             from ltxflow.review.server import serve
         except ImportError as exc:
             raise LtxflowError(f"review needs the optional extra: pip install 'ltxflow[review]' ({exc.name} missing)") from None
-        with Ledger.open(ledger_url) as book:
+        with Ledger.open(ledger_url, create=False) as book:
             serve(campaigns, ledger=book, out_dir=out_dir, host=host, port=port, allow_remote=allow_remote,
                   token=token, reviewer=reviewer, echo=click.echo)  # fmt: skip
         return
@@ -49,7 +49,7 @@ def review(campaigns: tuple[Path, ...], ledger_url: str | None, out_dir: Path, h
 
     if len(campaigns) != 1:
         raise LtxflowError("review --export: name exactly one campaign")
-    with Ledger.open(ledger_url) as book:
+    with Ledger.open(ledger_url, create=False) as book:
         result = export_approved(ReviewSource(campaigns[0], book, out_dir), export_to, export_which)  # type: ignore[arg-type]
     finals = sum(r.stage == "final" for r in result.renders)
     click.echo(f"exported {len(result.renders)} {export_which} variant(s) ({finals} final, "
@@ -71,7 +71,7 @@ def promote(campaign: Path, ledger_url: str | None, out_dir: Path, winners_only:
     from ltxflow.ledger.store import Ledger
     from ltxflow.review.promote import promote_campaign
 
-    with Ledger.open(ledger_url) as book:
+    with Ledger.open(ledger_url, create=False) as book:
         result = promote_campaign(campaign, ledger=book, out_dir=out_dir, winners_only=winners_only, device=device,
                                   progress=progress)  # fmt: skip
     for p in result.promotions:

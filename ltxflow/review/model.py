@@ -218,11 +218,11 @@ class ReviewSource:
         with self._lock:
             bases = self._bases[1] if self._bases is not None and self._bases[0] == key else None
         if bases is None:
-            finals = {(t.variant_id, t.seed): t for t in planned.final.tasks} if planned.final is not None else {}
+            finals = {slot_key(t): t for t in planned.final.tasks} if planned.final is not None else {}
             bases = []
             for task in planned.plan.tasks:
                 row, values = planned.values.get(task.variant_id, ("", {}))
-                final_task = finals.get((task.variant_id, task.seed))
+                final_task = finals.get(slot_key(task))
                 draft, final = ledger.render("draft", task), ledger.render("final", final_task) if final_task else None
                 bases.append((Slot(task.variant_id, task.seed, row, values, draft, final), draft, final))
             with self._lock:
@@ -332,6 +332,11 @@ class _Decisions:
         states = dict(self.states)
         states.update(decision_states(r for r in records if r.task_id in changed))
         return _Decisions(version, records, states)
+
+
+def slot_key(task: Task) -> tuple[str, int, str]:
+    """What a draft and its final share: the variant, the seed and the aspect group (one master per group)."""
+    return (task.variant_id, task.seed, task.aspect)
 
 
 def _with_state(render: Render, states: Mapping[str, ReviewState]) -> Render:

@@ -1,8 +1,10 @@
 """Draft → final: approved (or winning) drafts rendered again with the campaign's [final] profile.
 
 A final is an ordinary task of the campaign: the draft's prompt and seed with the [final] generation settings, so
-it has its own id, its own files and its own ledger rows, and the draft stays as it was. Promoting twice renders
-nothing new: finals already finished are skipped like any finished task.
+it has its own id, its own (content-addressed) files and its own ledger rows, and the draft stays as it was.
+Promoting twice renders nothing new: finals already finished are skipped like any finished task. Afterwards the
+campaign's current view (`current/`, manifest, contact sheet) holds each draft, or its final once finished; a
+later `ltxflow run` rebuilds it from the drafts' plan, and promoting again puts the finals back without rendering.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ltxflow.campaign import Campaign, load_campaign
 from ltxflow.plan import plan_campaign
+from ltxflow.review.model import slot_key
 from ltxflow.tasks import safe_name
 
 if TYPE_CHECKING:
@@ -45,12 +48,6 @@ class PromoteResult:
         return 1 if any(p.status in ("failed", "not run") for p in self.promotions) else 0
 
 
-def final_out_dir(out_dir: Path | str, campaign: str) -> Path:
-    """Where finals are written. Files are named by variant and seed, so a final in the drafts' folder would
-    take its draft's names: finals get a folder of their own under the campaign's output folder."""
-    return Path(out_dir) / safe_name(campaign) / "final"
-
-
 def promote_campaign(
     target: Campaign | Path | str,
     *,
@@ -64,34 +61,40 @@ def promote_campaign(
 
     Raises CampaignError when the campaign has no [final] profile (before anything is read or written).
     """
+    from ltxflow.report import rebuild_view
     from ltxflow.runner import run_campaign  # loads the engine plugins only when something is promoted
 
     campaign = target if isinstance(target, Campaign) else load_campaign(target)
     final = campaign.final_campaign()
     drafts = plan_campaign(campaign).tasks
-    finals = {(t.variant_id, t.seed): t for t in plan_campaign(final).tasks}
+    finals = {slot_key(t): t for t in plan_campaign(final).tasks}
     states = ledger.review_states(campaign.name, [t.id for t in drafts])
     wanted = "winner" if winners_only else "approved"
     chosen = [t for t in drafts if t.id in states and states[t.id].matches(wanted)]
     before = ledger.finished_task_ids(campaign.name)
     seeds_of: dict[str, list[int]] = {}
     for draft in chosen:
-        if finals[(draft.variant_id, draft.seed)].id not in before:
+        if finals[slot_key(draft)].id not in before and draft.seed not in seeds_of.get(draft.variant_id, []):
             seeds_of.setdefault(draft.variant_id, []).append(draft.seed)
     groups: dict[tuple[int, ...], list[str]] = {}  # one run per seed set renders exactly the chosen pairs
     for variant_id, seeds in seeds_of.items():
         groups.setdefault(tuple(seeds), []).append(variant_id)
     runs = [
-        run_campaign(final.model_copy(update={"seeds": seeds}), ledger=ledger, out_dir=final_out_dir(out_dir, campaign.name),
-                     only=variants, device=device, progress=progress)  # fmt: skip
+        run_campaign(final.model_copy(update={"seeds": seeds}), ledger=ledger, out_dir=out_dir, only=variants,
+                     device=device, progress=progress)  # fmt: skip
         for seeds, variants in groups.items()
     ]
     after = ledger.finished_task_ids(campaign.name)
     failed = {stem for run in runs for stem, _ in run.failed}
     promotions = []
     for draft in chosen:
-        task = finals[(draft.variant_id, draft.seed)]
+        task = finals[slot_key(draft)]
         status = ("already" if task.id in before else "rendered" if task.id in after
                   else "failed" if task.stem() in failed else "not run")  # fmt: skip
         promotions.append(Promotion(draft.variant_id, draft.seed, draft.id, task.id, status))
+    # The runs above made their own (final-only) plan current; the campaign's current view is every draft, each
+    # replaced by its final once that is finished.
+    current = [finals[slot_key(t)] if finals[slot_key(t)].id in after else t for t in drafts]
+    ledger.set_current(campaign.name, [t.id for t in current])
+    rebuild_view(ledger, campaign.name, Path(out_dir).absolute() / safe_name(campaign.name), {t.id: t for t in current})
     return PromoteResult(campaign.name, tuple(promotions), tuple(runs))

@@ -6,6 +6,8 @@ import json
 
 from .conftest import ATTRIBUTE_BREAK, HOSTILE, cards_of
 
+from ltxflow.campaign import load_campaign
+from ltxflow.plan import plan_campaign
 from ltxflow.runner import run_campaign
 
 PLATFORMS = ["reels", "shorts", "tiktok"]
@@ -43,7 +45,7 @@ def test_csv_text_renders_as_text_on_every_page(live):
     assert headlines["beta"] == HOSTILE and headlines["gamma"] == ATTRIBUTE_BREAK
 
 
-def test_api_describes_variants_outputs_and_settings(live):
+def test_api_describes_variants_outputs_and_settings(live, finished):
     listing = live.json("/api/campaigns")["campaigns"]
     assert [(c["name"], c["has_final"], c["platforms"]) for c in listing] == [("spring", True, PLATFORMS)]
     data = live.json("/api/campaigns/spring")
@@ -54,8 +56,13 @@ def test_api_describes_variants_outputs_and_settings(live):
     assert round(left, 1) == round(100 * round(65 * 72 / 1080) / 72, 1) and round(top + height) <= 100
     alpha = next(s for s in data["slots"] if s["variant_id"] == "alpha")
     draft, final = alpha["draft"], alpha["final"]
-    assert (draft["status"], draft["seed"], draft["settings"]["width"], draft["settings"]["steps"]) == ("finished", 3, 64, 2)
-    assert (final["status"], final["settings"]["width"], final["settings"]["steps"]) == ("pending", 128, 4)
+    campaign = load_campaign(finished.folder)
+    planned = next(t for t in plan_campaign(campaign).tasks if t.variant_id == "alpha")
+    final_task = next(t for t in plan_campaign(campaign.final_campaign()).tasks if t.variant_id == "alpha")
+    assert (draft["task_id"], final["task_id"]) == (planned.id, final_task.id)
+    assert (draft["status"], draft["seed"], draft["settings"]["steps"]) == ("finished", 3, 2)
+    assert (final["status"], final["settings"]["steps"]) == ("pending", 4)
+    assert final["settings"]["width"] * final["settings"]["height"] > draft["settings"]["width"] * draft["settings"]["height"]
     assert final["prompt"] == draft["prompt"] == "a sunny kitchen for Acme: Wake up brighter. Sound: a kettle whistle."
     assert [d["platform"] for d in draft["deliverables"]] == PLATFORMS
     video = draft["deliverables"][0]["video"]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ltxflow.cli import cli
 from ltxflow.errors import CampaignError, LtxflowError
+from ltxflow.gc import collect_garbage
 from ltxflow.ledger import DecisionIn
 from ltxflow.review.approved import export_approved
 from ltxflow.review.model import ReviewSource
@@ -50,6 +51,14 @@ def test_promote_renders_finals_of_the_approved_only_and_keeps_the_drafts(finish
         draft_files = {Path(o.path) for o in book.outputs("spring") if o.task_id == draft.id}
         assert final_files and not draft_files & set(final_files)  # own files, not the draft's names
         assert all(p.is_relative_to(finished.out / "spring") for p in final_files)
+        # the current view: the finals where they exist, the drafts elsewhere (gamma's rejected draft included)
+        current = book.current_task_ids("spring")
+        assert set(current) == {finals["alpha"].id, finals["beta"].id, next(
+            t.id for t in book.tasks("spring") if t.variant_id == "gamma")}  # fmt: skip
+        linked = {p.name for p in (finished.out / "spring" / "current").iterdir()}
+        assert {Path(o.path).name for o in book.outputs("spring") if o.task_id == final.id} <= linked
+        garbage = collect_garbage(finished.folder, ledger=book, out_dir=finished.out)  # finals are not garbage
+        assert garbage.remove == () and garbage.keep == len(book.outputs("spring"))
         again = promote_campaign(finished.folder, ledger=book, out_dir=finished.out)
         assert {p.status for p in again.promotions} == {"already"} and len(finished.control.generated) == generated + 2
 

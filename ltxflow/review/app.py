@@ -119,7 +119,8 @@ def create_app(sources: list[ReviewSource], ledger: Ledger, out_dir: Path, confi
         for src in sources:
             found = src.file(output_id)
             if found is not None:
-                return FileResponse(found[0], media_type=found[1], headers={"cache-control": "private, max-age=3600"})
+                # no-cache: SQLite may give a rerun's new file the id of a deleted row, so an id is not forever
+                return FileResponse(found[0], media_type=found[1], headers={"cache-control": "no-cache"})
         raise HTTPException(404, "no such file")
 
     def asset(request: Request) -> Response:

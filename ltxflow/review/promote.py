@@ -94,7 +94,7 @@ def promote_campaign(
         promotions.append(Promotion(draft.variant_id, draft.seed, draft.id, task.id, status))
     # The runs above made their own (final-only) plan current; the campaign's current view is every draft, each
     # replaced by its final once that is finished.
-    current = [finals[slot_key(t)] if finals[slot_key(t)].id in after else t for t in drafts]
+    current = [f if (f := finals.get(slot_key(t))) is not None and f.id in after else t for t in drafts]
     ledger.set_current(campaign.name, [t.id for t in current])
     rebuild_view(ledger, campaign.name, Path(out_dir).absolute() / safe_name(campaign.name), {t.id: t for t in current})
     return PromoteResult(campaign.name, tuple(promotions), tuple(runs))

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ltxflow.campaign import load_campaign
 from ltxflow.cli import cli
 from ltxflow.errors import CampaignError, LtxflowError
 from ltxflow.gc import collect_garbage
 from ltxflow.ledger import DecisionIn
+from ltxflow.plan import plan_campaign
 from ltxflow.review.approved import export_approved
 from ltxflow.review.model import ReviewSource
 from ltxflow.review.promote import promote_campaign
@@ -44,7 +46,12 @@ def test_promote_renders_finals_of_the_approved_only_and_keeps_the_drafts(finish
         draft = next(t for t in book.tasks("spring") if t.id == winner)
         final = finals["alpha"]
         settings = json.loads(final.settings_json)
-        assert (final.prompt, final.seed, settings["width"], settings["height"]) == (draft.prompt, draft.seed, 128, 192)
+        campaign = load_campaign(finished.folder)
+        planned = next(t for t in plan_campaign(campaign.final_campaign()).tasks if t.variant_id == "alpha")
+        assert (final.id, final.prompt, final.seed) == (planned.id, draft.prompt, draft.seed)
+        assert (settings["width"], settings["height"]) == (planned.width, planned.height)
+        drafted = json.loads(draft.settings_json)
+        assert settings["width"] * settings["height"] > drafted["width"] * drafted["height"]  # the final's budget
         assert final.id != draft.id
         assert {k: v for k, v in _hashes(book).items() if k in drafts_before} == drafts_before  # drafts untouched
         final_files = [Path(o.path) for o in book.outputs("spring") if o.task_id == final.id]

@@ -34,10 +34,12 @@ def _demo_commands() -> list[list[str]]:
 
 
 def _readme_commands() -> list[list[str]]:
-    """The `ltxflow` commands of the README's Workflow block, as written (comments dropped)."""
+    """The `ltxflow` commands of the README's Workflow block, as written (comments dropped), but for `ltxflow
+    review` without `--export`: that one serves until Ctrl-C (tests/review/test_cli_serve.py starts it for real)."""
     readme = (REPO / "README.md").read_text()
     block = readme.split("## Workflow", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    return [shlex.split(line.split("#", 1)[0])[1:] for line in block.splitlines() if line.startswith("ltxflow ")]
+    commands = [shlex.split(line.split("#", 1)[0])[1:] for line in block.splitlines() if line.startswith("ltxflow ")]
+    return [c for c in commands if c[0] != "review" or "--export" in c]
 
 
 def test_demo_campaign_runs_end_to_end(tmp_path, monkeypatch, tiny_cache) -> None:

@@ -53,6 +53,7 @@ from ltxflow.campaign_types import (
     steps_problem,
 )
 from ltxflow.errors import CampaignError
+from ltxflow.layers.schema import AD_KEYS, AdSettings, parse_ad
 from ltxflow.loras import LoraEntry, check_lora_stages
 from ltxflow.model_defaults import LTX2, LTX23, describe_guidance
 from ltxflow.tasks import BrandFit, Cover, Guidance
@@ -296,6 +297,7 @@ class Campaign(Table):
     export: ExportTables = Field(default_factory=lambda: MappingProxyType({}), examples=["loudness_lufs = -16.0"],
                                  description="override fields of a platform's preset for this campaign")  # fmt: skip
     _path: Path = PrivateAttr()
+    _ad: AdSettings = PrivateAttr(default_factory=AdSettings)  # [brand] kit, [[layer]], ...: see docs/layers.md
 
     @model_validator(mode="before")
     @classmethod
@@ -366,6 +368,11 @@ class Campaign(Table):
         """The folder relative paths resolve against."""
         return self._path.parent
 
+    @property
+    def ad(self) -> AdSettings:
+        """Brand kit, layers, end card, captions and credentials (ltxflow.layers.schema, docs/layers.md)."""
+        return self._ad
+
     # Flat names the rest of ltxflow reads (the TOML tables above are the schema; generation defaults that depend
     # on the checkpoint are resolved by ltxflow.model_defaults.effective_settings).
     audio_mode = property(lambda self: self.audio.mode, doc="text, reference, video-to-audio or silent.")
@@ -403,8 +410,12 @@ def load_campaign(target: Path | str) -> Campaign:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"{path}: TOML syntax error: {exc}") from None
+    ad = parse_ad(data, path)  # a [brand] table is the brand kit, and its name the brand
+    data = {k: v for k, v in data.items() if k not in AD_KEYS} | ({"brand": ad.brand.name} if ad.brand else {})
     try:
-        return Campaign.model_validate(data, context={"path": path})
+        campaign = Campaign.model_validate(data, context={"path": path})
     except ValidationError as exc:
         raise CampaignError(f"{path}: {error_line(exc, Campaign)}") from None
+    campaign._ad = ad
+    return campaign
 

@@ -18,6 +18,7 @@ from ltxflow.model_defaults import Effective, effective_settings
 from ltxflow.model_settings import ModelSettings, identities, resolve
 from ltxflow.plugins import engines, get_plugin_manager, presets, template_filters
 from ltxflow.prompts import PromptTemplate
+from ltxflow.layers.plan import layer_sets, stale_platforms
 from ltxflow.loras import merged
 from ltxflow.spec_check import Prediction, predict_all
 from ltxflow.tasks import Conditioning, Cover, LoraRef, Task, fps_text
@@ -49,6 +50,8 @@ class Plan:
     notes: tuple[str, ...] = ()  # settings the run will not use, etc. (warnings that do not depend on the ledger)
     settings: ModelSettings | None = None  # model settings after environment overrides (None: not resolved)
     missing_files: frozenset[str] = frozenset()  # finished in the ledger, but a recorded file is gone: pending again
+    layers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # task id -> platform -> LayerSet
+    reexport: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # finished task id -> platforms to redo
 
     @property
     def overrides(self) -> tuple[str, ...]:
@@ -67,8 +70,8 @@ class Plan:
 
     @property
     def pending_money(self) -> float:
-        """USD the pending tasks are expected to cost."""
-        return self.estimate.money * len(self.pending)
+        """USD the pending tasks are expected to cost (a re-export of layers generates nothing)."""
+        return self.estimate.money * sum(1 for t in self.pending if t.id not in self.reexport)
 
     @property
     def over_budget(self) -> bool:
@@ -259,6 +262,8 @@ def plan_campaign(
     notes: list[str] = []
     settings = resolve(campaign)
     tasks = build_tasks(campaign, found_presets, effective, notes, settings)
+    filters = {name: reg.item for name, reg in template_filters().items()}
+    layers = layer_sets(campaign, tasks, found_presets, filters)  # laid out per platform: bad text fails here
     estimate = estimate_task_cost(
         Usage(campaign.estimate.device, campaign.estimate.seconds_per_task, 1), rates if rates is not None else load_rates()
     )
@@ -267,7 +272,7 @@ def plan_campaign(
     notes[:0] = [*_settings_notes(campaign, effective, tasks), *loss_warnings(groups, campaign.generation.pin_size)]
     base = Plan(campaign, tuple(tasks), (), (), frozenset(), estimate, 0.0, found_presets, (), tuple(problems),
                 groups, effective, tuple(predict_all(tasks, found_presets)), tuple(dict.fromkeys(notes)),
-                settings)  # fmt: skip
+                settings, layers=layers)  # fmt: skip
     return select(base, ledger=ledger, only=only, limit=limit)
 
 
@@ -300,7 +305,8 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
         raise LtxflowError(f"--limit must be >= 0, got {limit}")
     selected = tuple(t for t in tasks if not only or t.variant_id in only)
     finished, missing = finished_with_files(ledger, campaign.name) if ledger is not None else (frozenset(), frozenset())
-    pending = [t for t in selected if t.id not in finished]
+    reexport = stale_platforms(selected, finished, plan.layers, ledger.outputs(campaign.name)) if ledger is not None else {}
+    pending = [t for t in selected if t.id not in finished or t.id in reexport]
     if limit is not None:
         pending = pending[:limit]
     spent = ledger.spent(campaign.name) if ledger is not None else 0.0
@@ -309,7 +315,7 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
         warnings.append(f"engine {campaign.generation.engine!r} is not registered (run would fail)")
     warnings.extend(plan.notes)
     plan = replace(plan, selected=selected, pending=tuple(pending), finished=finished, spent=spent, warnings=(),
-                   missing_files=missing)  # fmt: skip
+                   missing_files=missing, reexport=reexport)  # fmt: skip
     if plan.over_budget:
         warnings.append(
             f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} each (${plan.pending_money:.2f}) "

@@ -60,6 +60,7 @@ def rebuild_view(ledger: Ledger, campaign: str, out: Path, tasks: Mapping[str, T
     """Rebuild `<out>/current/`, `<out>/manifest.csv` and `<out>/contact_sheet.png` from the ledger's current plan
     of `campaign`; `tasks` (id -> Task) add each row's prompt and model."""
     from ltxflow.export import write_manifest
+    from ltxflow.export.manifest import upload_fields
 
     outputs = current_outputs(ledger, campaign, list(tasks) if tasks is not None else None)
     folder = out / CURRENT_DIR
@@ -89,6 +90,7 @@ def rebuild_view(ledger: Ledger, campaign: str, out: Path, tasks: Mapping[str, T
             "spec_problems": output.spec_problems, "warnings": probe.get("warnings", []),
             "prompt": task.prompt if task else "", "model": f"{task.engine}:{task.checkpoint_id}" if task else "",
             "cost": f"{money.get(output.task_id, 0.0) * shares[output.id]:.6f}", "currency": "USD",
+            **_in_view(upload_fields(output.kind, probe), folder),
         })  # fmt: skip
     manifest = write_manifest(rows, out / MANIFEST_NAME)
     sheet = _sheet(outputs, out / CONTACT_SHEET_NAME)
@@ -124,6 +126,14 @@ def _shares(outputs: list[OutputRecord]) -> dict[int | None, float]:
         for output, share in zip(files, output_shares([o.platform for o in files]), strict=True):
             shares[output.id] = share
     return shares
+
+
+def _in_view(fields: dict[str, object], folder: Path) -> dict[str, object]:
+    """Upload-form columns with the caption files named as they are in the current view (which links them)."""
+    for key in ("caption_file", "caption_vtt"):
+        if fields.get(key):
+            fields[key] = str(folder / Path(str(fields[key])).name)
+    return fields
 
 
 def _present(output: OutputRecord) -> bool:

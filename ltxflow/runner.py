@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from ltxflow.campaign import Campaign
+from ltxflow.clip_cache import cache_path, load_clip, save_clip
 from ltxflow.conditioning_files import check_task_inputs
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
@@ -123,9 +124,10 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
     sweep_dead_attempts(out, ledger, campaign.name)
     skipped = sum(1 for t in plan.selected if t.id in plan.finished)
+    export = _export_settings(plan)  # a C2PA key that is required but unusable stops here, before any record
     run_id = ledger.start_run(campaign.name, "run", planned_tasks=skipped + len(plan.pending), skipped=skipped)
     ledger.set_current(campaign.name, [t.id for t in plan.tasks])
-    state = _RunState(plan, ledger, run_id, out, device, lease_s)
+    state = _RunState(plan, ledger, run_id, out, device, lease_s, export)
     status = "interrupted"
     try:
         with _sigterm_as_interrupt():
@@ -162,12 +164,14 @@ def sweep_dead_attempts(out: Path, ledger: Ledger, campaign: str) -> list[Path]:
 class _RunState:
     """Counters, the resident engine and the per-task work of one run."""
 
-    def __init__(self, plan: Plan, ledger: Ledger, run_id: str, out: Path, device: str | None, lease_s: float) -> None:
+    def __init__(self, plan: Plan, ledger: Ledger, run_id: str, out: Path, device: str | None, lease_s: float,
+                 export: tuple[dict[str, str], Any] = ({}, None)) -> None:  # fmt: skip
         self.plan, self.ledger, self.run_id, self.out, self.device = plan, ledger, run_id, out, device
         self.lease_s = lease_s
         self.worker = Worker.this_process(run_id)
         self.settings: ModelSettings = plan.settings if plan.settings is not None else resolve(plan.campaign)
         self.engine: Engine | None = None
+        self.export = export  # the MP4 disclosure tags and the C2PA signer (or None), shared by every task
         self.finished = 0
         self.waited = 0
         self.failed: list[tuple[str, str]] = []
@@ -182,7 +186,7 @@ class _RunState:
         while pending:
             held = []
             for task in pending:
-                if not self.budget_allows():
+                if not self.budget_allows(task):
                     return
                 claim = self.ledger.claim(task.id, task.campaign, self.worker, self.lease_s)
                 if claim.outcome == "held":
@@ -191,7 +195,7 @@ class _RunState:
                         told.add(task.id)
                         tqdm.write(f"waiting: {task.stem()} is being made by {claim.holder.worker}")
                     continue
-                if self._finished_elsewhere(task):  # another run made it while this one planned or waited
+                if task.id not in self.plan.reexport and self._finished_elsewhere(task):  # made while we planned or waited
                     self.ledger.release_claim(task.id, self.worker)
                     self.ledger.count_skipped(self.run_id)
                     self.waited += 1
@@ -202,19 +206,27 @@ class _RunState:
                 time.sleep(min(POLL_S, self.lease_s / 4))
             pending = held
 
-    def budget_allows(self) -> bool:
+    def budget_allows(self, task: Task) -> bool:
         """False (and say why) when the next task's estimate would push spending past the budget."""
         budget = self.plan.campaign.budget
-        if budget is None or self.spent + self.plan.estimate.money <= budget + 1e-12:
+        estimate = 0.0 if self.cached(task) else self.plan.estimate.money  # a re-export generates nothing
+        if budget is None or self.spent + estimate <= budget + 1e-12:
             return True
         self.budget_stop = f"stopped: ${self.spent:.2f} spent + ~${self.plan.estimate.money:.4f} would exceed the ${budget:.2f} budget"
         return False
 
+    def cached(self, task: Task) -> bool:
+        """Whether the task only needs its layered files redone and its clip is in the clip cache."""
+        return task.id in self.plan.reexport and cache_path(self.out, task.id).is_file()
+
     def run_task(self, task: Task, bar: tqdm) -> None:
-        """Generate, export and record one claimed task; on an error record the failure, on an interrupt clean up."""
+        """Generate (or take from the clip cache), export and record one claimed task; on an error record the
+        failure, on an interrupt clean up."""
         clock = StageClock()
+        redo = self.plan.reexport.get(task.id)  # only these platforms' layers changed since it finished
+        clip = load_clip(cache_path(self.out, task.id)) if redo else None
         try:
-            engine = self._engine(clock)  # the first task holds the device while the engine loads
+            engine = None if clip is not None else self._engine(clock)  # the first task holds the device while it loads
         except BaseException:
             self.ledger.release_claim(task.id, self.worker)
             raise
@@ -222,11 +234,16 @@ class _RunState:
         task_in = _task_in(task)
         try:
             with _Heartbeat(self.ledger, task.id, self.worker, self.lease_s):
-                check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
-                clip = self._generate(engine, task, clock, bar)
+                if clip is None:
+                    check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
+                    clip = self._generate(engine, task, clock, bar)  # type: ignore[arg-type]
+                    redo = None
+                    if self.plan.layers:  # kept so a changed layer re-exports without generating again
+                        save_clip(clip, cache_path(self.out, task.id))
                 with clock.stage("export"):
-                    outputs, spec = self._export(task, clip, folder)
-                usage = Usage(engine.device_name, clock.total, 1, tuple(clock.seconds.items()))
+                    outputs, spec = self._export(task, clip, folder, redo)
+                device = engine.device_name if engine is not None else "cpu"  # a re-export runs on the CPU alone
+                usage = Usage(device, clock.total, 0 if redo else 1, tuple(clock.seconds.items()))
                 costs = self._costs(task, usage)
                 self.ledger.record_task(self.run_id, task_in, outputs, costs, usage, stages=_stages(clock),
                                         worker=self.worker)  # fmt: skip
@@ -294,17 +311,24 @@ class _RunState:
         finally:
             timer.split_into(clock)
 
-    def _export(self, task: Task, clip: Any, folder: Path) -> tuple[list[OutputIn], list[tuple[str, str]]]:
+    def _export(self, task: Task, clip: Any, folder: Path,
+                redo: tuple[str, ...] | None = None) -> tuple[list[OutputIn], list[tuple[str, str]]]:  # fmt: skip
         """The audio master and every platform's files, written into the task's folder; with (file name,
-        problems) of each deliverable that fails its platform's spec."""
+        problems) of each deliverable that fails its platform's spec. With `redo`, only those platforms'
+        files are made again; the task's other recorded files are kept as they are."""
         from ltxflow.export import deliver_many, write_wav
         from ltxflow.export.cover import cover_frame
 
         outputs: list[OutputIn] = []
-        if clip.audio is not None:
+        if redo is not None:
+            outputs += _kept_outputs(self.ledger, task, redo)
+        elif clip.audio is not None:
             outputs.append(_output_in(task.id, "", write_wav(clip, folder / f"{task.stem()}.wav")))
-        presets = {platform: self.plan.presets[platform] for platform in task.platforms}
-        delivered = deliver_many(clip, presets, folder, task.stem, cover_frame=cover_frame(clip, task.cover))
+        presets = {platform: self.plan.presets[platform] for platform in redo or task.platforms}
+        layers = self.plan.layers.get(task.id, {})
+        tags, signer = self.export
+        delivered = deliver_many(clip, presets, folder, _stem_for(task, layers), cover_frame=cover_frame(clip, task.cover),
+                                 layers=layers, metadata=tags, signer=signer)  # fmt: skip
         for platform, items in delivered.items():  # one encode per master
             outputs += [_output_in(task.id, platform, item) for item in items]
         spec = [(Path(i.path).name, "; ".join(i.spec_problems)) for items in delivered.values() for i in items
@@ -386,13 +410,37 @@ def _task_in(task: Task) -> TaskIn:
                   checkpoint=task.checkpoint_id)  # fmt: skip
 
 
+def _export_settings(plan: Plan) -> tuple[dict[str, str], Any]:
+    """The campaign's MP4 disclosure tags and its C2PA signer (None unless configured and installed)."""
+    from ltxflow.layers.credentials import disclosure, load_signer
+
+    campaign = plan.campaign
+    checkpoint = plan.tasks[0].checkpoint_id if plan.tasks else campaign.generation.checkpoint
+    tags = disclosure(campaign.ad.credentials, campaign.generation.engine, checkpoint)
+    return tags, load_signer(campaign.ad.credentials, tags, campaign.path) if plan.pending else None
+
+
+def _stem_for(task: Task, layers: dict[str, Any]) -> Callable[[str], str]:
+    """File stems per platform: a layered deliverable's name ends with its layer set's id."""
+    return lambda platform: task.stem(platform) + (f"__{layers[platform].id[:8]}" if platform in layers else "")
+
+
+def _kept_outputs(ledger: Ledger, task: Task, redo: tuple[str, ...]) -> list[OutputIn]:
+    """The recorded files of `task` that a re-export of `redo` platforms leaves as they are."""
+    from ltxflow.ledger.models import OutputIn
+
+    return [OutputIn(task_id=task.id, platform=o.platform, kind=o.kind, path=o.path, sha256=o.sha256, bytes=o.bytes,
+                     probe_json=o.probe_json, spec_ok=o.spec_ok, spec_problems=o.spec_problems)
+            for o in ledger.task_outputs(task.id) if o.platform not in redo]  # fmt: skip
+
+
 def _output_in(task_id: str, platform: str, item: Any) -> OutputIn:
     """A ledger row for one export deliverable."""
     from ltxflow.ledger.models import OutputIn
 
     problems = item.spec_problems
     problems = "; ".join(problems) if isinstance(problems, list | tuple) else str(problems or "")
-    probe = dict(item.probe)
+    probe = dict(item.probe) | dict(getattr(item, "facts", {}))  # what was read back, then what was put in
     if getattr(item, "warnings", ()):
         probe["warnings"] = list(item.warnings)  # what the exporter changed; the manifest's warnings column
     return OutputIn(task_id=task_id, platform=platform, kind=item.kind, path=str(item.path), sha256=item.sha256,

@@ -1,4 +1,5 @@
-"""One clip -> one platform's files: the MP4, its cover and preview, an optional review copy; plus the WAV."""
+"""One clip -> one platform's files: the MP4, its cover and preview, an optional review copy, caption side files;
+plus the WAV. Layers (ltxflow.layers) are drawn on the fitted frames before the one encode per distinct MP4."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import av
 import numpy as np
@@ -25,12 +26,17 @@ from ltxflow.export.images import centre_crop, write_jpeg
 from ltxflow.export.presets import ENCODE_FIELDS, ExportError, Preset
 from ltxflow.export.probe import check_mp4, probe_mp4
 
+if TYPE_CHECKING:
+    from ltxflow.layers.composite import Compositor
+    from ltxflow.layers.credentials import C2paSigner
+    from ltxflow.layers.layout import LayerSet
+
 
 @dataclass(frozen=True)
 class Deliverable:
     """A written file, what was read back from it, and whether it meets its preset."""
 
-    kind: Literal["video", "cover", "preview", "audio", "review"]
+    kind: Literal["video", "cover", "preview", "audio", "review", "captions"]
     path: Path
     sha256: str  # hex digest of the file
     bytes: int  # file size
@@ -38,6 +44,7 @@ class Deliverable:
     spec_ok: bool
     spec_problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # what the exporter changed: trims, rate conversion, limiting
+    facts: Mapping[str, object] = field(default_factory=dict)  # what the exporter put in: layers, captions, C2PA
 
 
 def sha256_file(path: Path) -> str:
@@ -49,9 +56,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _deliverable(kind: str, path: Path, probe: Mapping[str, object], problems: list[str], warnings: list[str]) -> Deliverable:
+def _deliverable(kind: str, path: Path, probe: Mapping[str, object], problems: list[str], warnings: list[str],
+                 facts: Mapping[str, object] | None = None) -> Deliverable:  # fmt: skip
     return Deliverable(kind, path, sha256_file(path), path.stat().st_size, dict(probe), not problems,  # type: ignore[arg-type]
-                       tuple(problems), tuple(warnings))  # fmt: skip
+                       tuple(problems), tuple(warnings), dict(facts or {}))  # fmt: skip
 
 
 # ── planning: what to cut and how to time it ───────────────────────────────────────────────────
@@ -101,35 +109,67 @@ def deliver(clip: Clip, preset: Preset, out_dir: Path, stem: str, *, review_copy
 
 
 def deliver_many(clip: Clip, presets: Mapping[str, Preset], out_dir: Path, stem_for: Callable[[str], str], *,
-                 review_copy: bool = False, cover_frame: int | None = None) -> dict[str, list[Deliverable]]:  # fmt: skip
+                 review_copy: bool = False, cover_frame: int | None = None, layers: Mapping[str, LayerSet] | None = None,
+                 metadata: Mapping[str, str] | None = None, signer: C2paSigner | None = None) -> dict[str, list[Deliverable]]:  # fmt: skip
     """`deliver` for each platform -> preset, encoding each distinct MP4 (and cover) once.
 
-    Presets that agree on every encode field (`ENCODE_FIELDS`) and on the cut (same frames, rate and
-    length after trimming) share one encode: the other platforms' names are hard links to the first
-    platform's MP4 (a copy where the file system has no links); equal covers and previews are shared
-    the same way. Every MP4 is still reopened and checked against its own preset. On any failure every
-    file this call wrote is removed.
+    Presets that agree on every encode field (`ENCODE_FIELDS`), on the cut (same frames, rate and
+    length after trimming) and on their layer set share one encode: the other platforms' names are hard
+    links to the first platform's MP4 (a copy where the file system has no links); equal covers and
+    previews are shared the same way. `layers` (platform -> LayerSet) are drawn on the fitted frames;
+    `metadata` tags go into every MP4; `signer` embeds a signed C2PA manifest in each. Every MP4 is
+    still reopened and checked against its own preset. On any failure every file this call wrote is removed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stems = {name: _checked_stem(stem_for(name)) for name in presets}
-    encoded: dict[tuple[object, ...], Path] = {}  # encode key -> file already written by this call
+    job = _Job(out_dir, review_copy, cover_frame, dict(layers or {}), dict(metadata or {}), signer)
     results: dict[str, list[Deliverable]] = {}
-    written: list[Path] = []
     try:
         for name, preset in presets.items():
-            results[name] = _deliver_one(clip, preset, out_dir, stems[name], review_copy, encoded, written,
-                                         cover_frame)  # fmt: skip
+            results[name] = _deliver_one(clip, preset, stems[name], job)
     except BaseException:
-        for path in written:
+        for path in job.written:
             path.unlink(missing_ok=True)
         raise
+    finally:
+        for path in job.unsigned:
+            path.unlink(missing_ok=True)
     return results
 
 
-def encode_key(preset: Preset, plan: _Plan) -> tuple[object, ...]:
-    """What decides an MP4's bytes: the preset's encode fields and the frames, rate and length to encode."""
-    return (*(getattr(preset, field) for field in ENCODE_FIELDS), plan.indices, plan.fps)
+@dataclass
+class _Job:
+    """What one deliver_many call shares between its platforms."""
+
+    out_dir: Path
+    review_copy: bool
+    cover_frame: int | None  # source frame of the covers; None = the middle one
+    layers: dict[str, LayerSet]  # platform -> its layer set
+    metadata: dict[str, str]  # MP4 tags
+    signer: C2paSigner | None
+    encoded: dict[tuple[object, ...], Path] = field(default_factory=dict)  # encode key -> file written (unsigned)
+    compositors: dict[tuple[str, Fraction], Compositor] = field(default_factory=dict)  # (layer set id, fps) -> sprites
+    written: list[Path] = field(default_factory=list)
+    unsigned: list[Path] = field(default_factory=list)  # encodes waiting to be signed into their platforms' files
+
+    def compositor(self, platform: str, fps: Fraction) -> Compositor | None:
+        """The platform's layer sprites at `fps`, rendered once per distinct layer set."""
+        layer_set = self.layers.get(platform)
+        if layer_set is None:
+            return None
+        key = (layer_set.id, fps)
+        if key not in self.compositors:
+            from ltxflow.layers.composite import Compositor
+
+            self.compositors[key] = Compositor(layer_set, fps)
+        return self.compositors[key]
+
+
+def encode_key(preset: Preset, plan: _Plan, layers: str = "", metadata: Mapping[str, str] | None = None) -> tuple[object, ...]:
+    """What decides an MP4's bytes: the preset's encode fields, the frames, rate and length, the layer set, the tags."""
+    tags = tuple(sorted((metadata or {}).items()))
+    return (*(getattr(preset, name) for name in ENCODE_FIELDS), plan.indices, plan.fps, layers, tags)
 
 
 def _checked_stem(stem: str) -> str:
@@ -138,12 +178,14 @@ def _checked_stem(stem: str) -> str:
     return stem
 
 
-def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_copy: bool,
-                 encoded: dict[tuple[object, ...], Path], written: list[Path],
-                 cover_frame: int | None = None) -> list[Deliverable]:  # fmt: skip
-    """One platform's files; its MP4 and images are linked from `encoded` when identical ones exist."""
+def _deliver_one(clip: Clip, preset: Preset, stem: str, job: _Job) -> list[Deliverable]:
+    """One platform's files; its MP4 and images are linked from `job.encoded` when identical ones exist."""
     plan = _plan(clip, preset)
-    audio, report = delivery_audio(clip.audio, clip.sample_rate, plan.seconds, preset)
+    layer_set = job.layers.get(preset.name)
+    source = clip.audio
+    if layer_set is not None and layer_set.audio_fade is not None and clip.audio is not None:
+        source = _fade_out(clip.audio, clip.sample_rate, *layer_set.audio_fade)  # type: ignore[arg-type]
+    audio, report = delivery_audio(source, clip.sample_rate, plan.seconds, preset)
     warnings = list(plan.warnings)
     if clip.audio is None and audio is not None:
         warnings.append(f"clip is silent; added a silent AAC track because {preset.name} requires audio")
@@ -152,43 +194,75 @@ def _deliver_one(clip: Clip, preset: Preset, out_dir: Path, stem: str, review_co
     if report is not None and report.limited_db > 0.05:
         warnings.append(f"peaks limited by up to {report.limited_db:.1f} dB to keep true peak ≤ "
                         f"{preset.true_peak_dbtp - preset.aac_headroom_db:g} dBTP")  # fmt: skip
+    compositor = job.compositor(preset.name, plan.fps)
 
     def frames(review: bool) -> Iterator[np.ndarray]:
-        for i in plan.indices:
+        for n, i in enumerate(plan.indices):
             fitted = fit_frame(clip.frames[i], preset)
+            fitted = fitted if compositor is None else compositor.apply(fitted, n)
             yield draw_safe_box(fitted, preset.safe_box) if review and preset.safe_box else fitted
 
+    out_dir, written = job.out_dir, job.written
     video_path = out_dir / f"{stem}.mp4"
-    key = encode_key(preset, plan)
-    master = encoded.get(key)
-    if master is not None and master != video_path:
+    key = encode_key(preset, plan, layer_set.id if layer_set else "", job.metadata)
+    master = job.encoded.get(key)
+    if master is None:
+        master = video_path if job.signer is None else out_dir / f"{stem}.unsigned.mp4"
+        write_mp4(frames(False), plan.fps, audio, preset, master, metadata=job.metadata)
+        (job.unsigned if job.signer is not None else written).append(master)  # after: a failed write removes nothing old
+        job.encoded[key] = master
+    if job.signer is not None:
+        job.signer.sign(master, video_path)  # each file its own manifest, so never a link
+    elif master != video_path:
         _link_atomic(master, video_path)
-    else:
-        write_mp4(frames(False), plan.fps, audio, preset, video_path)
-        encoded[key] = video_path
-    written.append(video_path)
-    results = [_checked_video("video", video_path, plan, clip, preset, warnings)]
+    if master != video_path:
+        written.append(video_path)
+    facts: dict[str, object] = {"c2pa": job.signer is not None}
+    if layer_set is not None:
+        facts["layers"] = layer_set.facts()
+    extra: list[Deliverable] = []
+    if layer_set is not None and layer_set.sidecars:
+        from ltxflow.layers.captions import write_captions
 
-    shown = plan.indices[len(plan.indices) // 2] if cover_frame is None else min(cover_frame, max(plan.indices))
+        srt, vtt = write_captions(layer_set.cues, layer_set.language, video_path)
+        written += [srt, vtt]
+        facts["captions"] = {"srt": str(srt), "vtt": str(vtt)}
+        extra = [_deliverable("captions", p, {"format": p.suffix[1:], "cues": len(layer_set.cues),
+                                               "language": layer_set.language}, [], []) for p in (srt, vtt)]  # fmt: skip
+    results = [_checked_video("video", video_path, plan, clip, preset, warnings, job.metadata, facts), *extra]
+
+    middle = len(plan.indices) // 2
+    shown = plan.indices[middle] if job.cover_frame is None else min(job.cover_frame, max(plan.indices))
+    at = middle if job.cover_frame is None else plan.indices.index(shown) if shown in plan.indices else middle
     cover = fit_frame(clip.frames[shown], preset)
-    image_key = ("cover", shown, preset.width, preset.height, preset.fit, preset.cover_size)
-    cover_path = _shared(encoded, image_key, out_dir / f"{stem}.cover.jpg",
+    cover = cover if compositor is None else compositor.apply(cover, at)  # layers as they are at that frame
+    image_key = ("cover", shown, preset.width, preset.height, preset.fit, preset.cover_size, layer_set.id if layer_set else "")
+    cover_path = _shared(job.encoded, image_key, out_dir / f"{stem}.cover.jpg",
                          lambda path: write_jpeg(cover, path, preset.cover_size))  # fmt: skip
     written.append(cover_path)
     results.append(_deliverable("cover", cover_path, _probe_image(cover_path), [], []))
     if preset.preview_aspect is not None:
         aw, ah = preset.preview_aspect
-        preview_path = _shared(encoded, (*image_key, "preview", preset.preview_aspect),
+        preview_path = _shared(job.encoded, (*image_key, "preview", preset.preview_aspect),
                                out_dir / f"{stem}.preview-{aw}x{ah}.jpg",
                                lambda path: write_jpeg(centre_crop(cover, preset.preview_aspect), path))  # fmt: skip
         written.append(preview_path)
         results.append(_deliverable("preview", preview_path, _probe_image(preview_path), [], []))
-    if review_copy:
+    if job.review_copy:
         review_path = out_dir / f"{stem}.review.mp4"
-        write_mp4(frames(True), plan.fps, audio, preset, review_path)
+        write_mp4(frames(True), plan.fps, audio, preset, review_path, metadata=job.metadata)
         written.append(review_path)
-        results.append(_checked_video("review", review_path, plan, clip, preset, []))
+        results.append(_checked_video("review", review_path, plan, clip, preset, [], job.metadata, {}))
     return results
+
+
+def _fade_out(audio: np.ndarray, rate: int, start: float, end: float) -> np.ndarray:
+    """(C, S) audio with a linear fade to silence over [start, end] s and silence after (before loudness)."""
+    gain = np.ones(audio.shape[-1], np.float32)
+    a, b = min(len(gain), round(start * rate)), min(len(gain), round(end * rate))
+    gain[a:b] = np.linspace(1.0, 0.0, b - a, endpoint=False, dtype=np.float32)
+    gain[b:] = 0.0
+    return audio * gain
 
 
 def _shared(made: dict[tuple[object, ...], Path], key: tuple[object, ...], path: Path,
@@ -213,10 +287,14 @@ def _link_atomic(source: Path, target: Path) -> None:
             shutil.copyfile(source, partial)
 
 
-def _checked_video(kind: str, path: Path, plan: _Plan, clip: Clip, preset: Preset, warnings: list[str]) -> Deliverable:
-    """Reopen a written MP4 and check it against `preset`."""
-    facts = probe_mp4(path)
-    return _deliverable(kind, path, facts, check_mp4(facts, preset, plan.fps, clip.audio is not None), warnings)
+def _checked_video(kind: str, path: Path, plan: _Plan, clip: Clip, preset: Preset, warnings: list[str],
+                   tags: Mapping[str, str], facts: Mapping[str, object]) -> Deliverable:  # fmt: skip
+    """Reopen a written MP4 and check it against `preset` and the metadata tags it should carry."""
+    probe = probe_mp4(path)
+    problems = check_mp4(probe, preset, plan.fps, clip.audio is not None)
+    found = probe.get("tags") or {}
+    problems += [f"metadata tag {k!r} is missing" for k, v in tags.items() if found.get(k) != v]  # type: ignore[union-attr]
+    return _deliverable(kind, path, probe, problems, warnings, facts)
 
 
 def _probe_image(path: Path) -> dict[str, object]:

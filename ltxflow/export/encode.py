@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,14 +51,18 @@ def _yuv_frame(rgb: np.ndarray, pts: int) -> av.VideoFrame:
     return frame
 
 
-def write_mp4(frames: Iterable[np.ndarray], fps: Fraction, audio: np.ndarray | None, preset: Preset, path: Path) -> None:
+def write_mp4(frames: Iterable[np.ndarray], fps: Fraction, audio: np.ndarray | None, preset: Preset, path: Path,
+              metadata: Mapping[str, str] | None = None) -> None:  # fmt: skip
     """Encode (H, W, 3) frames at `fps` and (C, S) float32 audio at `preset.sample_rate` to `path`.
 
     Video and audio are interleaved by time; the file is written under a hidden partial name and renamed
-    only after every encoder is flushed and the container closed (moov moved to the front).
+    only after every encoder is flushed and the container closed (moov moved to the front). `metadata`
+    tags are written as they are (any key, as `mdta` entries; `comment` also as the classic ©cmt).
     """
+    flags = "+faststart+use_metadata_tags" if metadata else "+faststart"
     with atomic_path(path) as partial:
-        with av.open(str(partial), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
+        with av.open(str(partial), "w", format="mp4", container_options={"movflags": flags}) as out:
+            out.metadata.update(dict(metadata or {}))
             video = out.add_stream(preset.video_codec, rate=fps)
             video.width, video.height, video.pix_fmt = preset.width, preset.height, preset.pix_fmt
             video.codec_context.time_base = 1 / fps

@@ -32,6 +32,14 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "model",  # engine and checkpoint identity
     "cost",  # money attributed to this file
     "currency",  # ISO code of `cost`
+    # what the ad platforms' upload forms ask for (TikTok's AI-generated content label, Meta's and YouTube's
+    # disclosure of altered or synthetic media, a caption file for muted feeds)
+    "ai_generated",  # true: the video is AI-generated (declare it in the upload form)
+    "ai_disclosure",  # the disclosure sentence written into the MP4's metadata
+    "c2pa",  # true: the MP4 carries a signed C2PA manifest
+    "caption_file",  # the .srt beside the video, for upload forms that take one
+    "caption_vtt",  # the same captions as WebVTT
+    "layers",  # id of the layer set drawn on the video ("" without layers)
 )
 
 
@@ -42,6 +50,20 @@ def deliverable_fields(d: Deliverable) -> dict[str, object]:
         "kind": d.kind, "file": str(d.path), "sha256": d.sha256, "bytes": d.bytes,
         "duration_s": probe.get("duration_s", ""), "width": probe.get("width", ""), "height": probe.get("height", ""),
         "fps": probe.get("fps", ""), "spec_ok": d.spec_ok, "spec_problems": d.spec_problems, "warnings": d.warnings,
+        **upload_fields(d.kind, {**probe, **d.facts}),
+    }  # fmt: skip
+
+
+def upload_fields(kind: str, facts: Mapping[str, object]) -> dict[str, object]:
+    """The upload-form columns of a video from its recorded facts (tags read back, layers, captions, C2PA)."""
+    if kind not in ("video", "review"):
+        return {}
+    tags = facts.get("tags") or {}
+    captions = facts.get("captions") or {}
+    return {
+        "ai_generated": tags.get("ai_generated") == "true", "ai_disclosure": tags.get("ai_disclosure", ""),  # type: ignore[union-attr]
+        "c2pa": bool(facts.get("c2pa")), "caption_file": captions.get("srt", ""),  # type: ignore[union-attr]
+        "caption_vtt": captions.get("vtt", ""), "layers": (facts.get("layers") or {}).get("id", ""),  # type: ignore[union-attr]
     }  # fmt: skip
 
 

@@ -70,6 +70,7 @@ class Preset:
     cover_width: int | None = None  # px of the cover JPEG; None = video width
     cover_height: int | None = None  # px of the cover JPEG; None = video height
     preview_aspect: tuple[int, int] | None = (3, 4)  # centre-crop preview (Instagram grid); None = none
+    captions: Literal["burn", "sidecar", "both", "none"] = "both"  # a campaign's [captions]: drawn, .srt/.vtt, both
 
     def __post_init__(self) -> None:
         for field, problem in _problems(self):
@@ -130,6 +131,7 @@ ENCODE_FIELDS: tuple[str, ...] = (
 CHECK_ONLY_FIELDS: tuple[str, ...] = (
     "name", "label", "fps_policy", "fps", "min_fps", "max_fps", "min_seconds", "max_seconds", "over_length",
     "max_bytes", "min_total_kbps", "min_width", "min_height", "safe_box", "cover_width", "cover_height", "preview_aspect",
+    "captions",  # burned-in captions enter the encode key through the layer set instead
 )  # fmt: skip
 
 
@@ -192,7 +194,7 @@ _CONVERT: dict[str, Callable[[object], object]] = {
     "require_audio": _bool, "loudness_lufs": _float, "true_peak_dbtp": _float, "aac_headroom_db": _float,
     "max_bytes": _opt_int, "min_total_kbps": _opt_int, "min_width": _opt_int, "min_height": _opt_int,
     "safe_box": _int_tuple(4),
-    "cover_width": _opt_int, "cover_height": _opt_int, "preview_aspect": _int_tuple(2),
+    "cover_width": _opt_int, "cover_height": _opt_int, "preview_aspect": _int_tuple(2), "captions": _str,
 }  # fmt: skip
 
 
@@ -202,7 +204,7 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "fit": ("crop", "pad", "blur-pad"), "fps_policy": ("source", "fixed"), "over_length": ("trim", "refuse"),
     "video_codec": ("libx264",), "profile": ("high", "main"), "pix_fmt": ("yuv420p",), "color": ("bt709",),
     "rate_control": ("bitrate", "crf"), "x264_preset": X264_PRESETS, "audio_codec": ("aac",),
-    "sample_rate": (44100, 48000), "channels": (1, 2),
+    "sample_rate": (44100, 48000), "channels": (1, 2), "captions": ("burn", "sidecar", "both", "none"),
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from ltxflow.export.loudness import integrated_loudness, true_peak_dbtp
 from ltxflow.export.presets import Preset
 
 LOUDNESS_TOLERANCE_LU = 1.0  # ± LU around the preset's target accepted by the spec check
+_MUXER_TAGS = ("major_brand", "minor_version", "compatible_brands", "encoder")  # what the muxer writes itself
 
 
 def top_level_boxes(path: Path) -> list[str]:
@@ -52,6 +53,7 @@ def probe_mp4(path: Path) -> dict[str, object]:
     facts["faststart"] = "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat")
     with av.open(str(path)) as c:
         facts["duration_s"] = round(c.duration / 1e6, 6) if c.duration else 0.0
+        facts["tags"] = {k: v for k, v in c.metadata.items() if k not in _MUXER_TAGS}
         facts["video_streams"], facts["audio_streams"] = len(c.streams.video), len(c.streams.audio)
         if c.streams.video:
             v = c.streams.video[0]

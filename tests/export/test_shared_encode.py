@@ -22,9 +22,9 @@ def encodes(monkeypatch):
     calls = []
     real = deliver_module.write_mp4
 
-    def counting(frames, fps, audio, preset, path):
+    def counting(frames, fps, audio, preset, path, metadata=None):
         calls.append(path.name)
-        return real(frames, fps, audio, preset, path)
+        return real(frames, fps, audio, preset, path, metadata)
 
     monkeypatch.setattr(deliver_module, "write_mp4", counting)
     return calls

@@ -1,0 +1,1 @@
+"""Ad layers: brand kit, text and logo layers, captions, end cards and content credentials on each deliverable."""

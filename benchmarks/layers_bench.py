@@ -14,40 +14,20 @@ import argparse
 import datetime
 import os
 import platform
+import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
-from ltxflow.clip import Clip
 from ltxflow.export import deliver_many
 from ltxflow.export.fit import fit_frame
 from ltxflow.layers.composite import Compositor
 from ltxflow.plan import plan_campaign
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_bench import FPS, synthetic_clip  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = (1920, 1088)  # (H, W) px
-FPS = Fraction(24)
-RATE = 48000
-
-
-def synthetic_clip(frames: int) -> Clip:
-    """Moving gradients plus grain (x264 has real work) and a tone."""
-    h, w = SOURCE
-    rng = np.random.default_rng(0)
-    grain = rng.integers(0, 24, (h, w, 3), dtype=np.uint8)
-    y, x = np.mgrid[0:h, 0:w]
-    video = np.empty((frames, h, w, 3), np.uint8)
-    for t in range(frames):
-        video[t, ..., 0] = (x // 4 + 5 * t) % 256
-        video[t, ..., 1] = (y // 8 + 3 * t) % 256
-        video[t, ..., 2] = ((x + y) // 16 + t) % 256
-        video[t] += np.roll(grain, 7 * t, axis=1)
-    s = np.arange(round(frames / FPS * RATE)) / RATE
-    tone = (0.3 * np.sin(2 * np.pi * 220 * s)).astype(np.float32)
-    return Clip(video, FPS, np.stack([tone, tone]), RATE)
 
 
 def main() -> None:
@@ -58,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     plan = plan_campaign(ROOT / "campaigns" / "cold-brew-launch")
     task = plan.tasks[0]
-    clip = synthetic_clip(task.num_frames)
+    clip = synthetic_clip(task.num_frames / FPS)  # export_bench's vertical 1080p clip
     rows = []
     for name in args.presets.split(","):
         preset = plan.presets[name].with_overrides({"x264_preset": args.x264}, "bench")

@@ -75,7 +75,7 @@ def test_a_jingle_row_and_generated_sound_rows_in_one_campaign(tmp_path, monkeyp
     )
     result = _run(folder, tmp_path)
     assert result.exit_code == 0, result.output
-    out = tmp_path / "out" / "jingle-test"
+    out = tmp_path / "out" / "jingle-test" / "current"  # the current view (issue 13)
     brand, rate = _brand(LOGO)  # (30000,) at 24 kHz
     brand = resample_poly(brand, 48000 // rate, 1)  # (60000,) at 48 kHz, resampled independently of ltxflow
     jingle, wav_rate = _pcm(out / "jingle-test__jingle__s3.wav")

@@ -15,12 +15,12 @@ tasks + this task's estimate must stay within the budget.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from ltxflow.costs import CURRENCY
 from ltxflow.ledger.claims import Worker, iso
@@ -120,10 +120,13 @@ _DONE = update(QUEUE).where(QUEUE.c.task_id == bindparam("b_id")).values(state="
 
 
 def enqueue(conn: Connection, campaign: str, entries: Sequence[QueueEntry], *, path: str, out_dir: str,
-            priority: int | None, default_priority: int, budget: float | None, now: str) -> int:  # fmt: skip
+            priority: int | None, default_priority: int, budget: float | None, now: str,
+            planned: Collection[str] | None = None) -> int:  # fmt: skip
     """Put a plan's tasks in the queue (same task id, same row) and make the campaign active; return how many
     tasks now wait. Pending tasks wait (again, when they had failed or their files went missing); finished ones are
-    done. `priority` None keeps an enqueued campaign's priority (a new one takes `default_priority`)."""
+    done. `priority` None keeps an enqueued campaign's priority (a new one takes `default_priority`). With
+    `planned` (every task id of the campaign's plan as its file now says), waiting tasks it no longer plans and
+    nobody runs leave the queue."""
     found = conn.execute(select(QUEUE_CAMPAIGNS.c.priority).where(QUEUE_CAMPAIGNS.c.campaign == campaign)).first()
     values = {"campaign_path": path, "out_dir": out_dir, "budget": budget, "state": "active", "updated_utc": now}
     if found is None:
@@ -134,7 +137,7 @@ def enqueue(conn: Connection, campaign: str, entries: Sequence[QueueEntry], *, p
         if priority is not None:
             values["priority"] = priority
         conn.execute(update(QUEUE_CAMPAIGNS).where(QUEUE_CAMPAIGNS.c.campaign == campaign).values(values))
-    states = dict(conn.execute(select(QUEUE.c.task_id, QUEUE.c.state).where(QUEUE.c.campaign == campaign)).tuples())
+    states = {t: s for t, s in conn.execute(select(QUEUE.c.task_id, QUEUE.c.state).where(QUEUE.c.campaign == campaign))}
     new, rewait, done = [], [], []
     for e in entries:
         state = states.get(e.task_id)
@@ -152,6 +155,14 @@ def enqueue(conn: Connection, campaign: str, entries: Sequence[QueueEntry], *, p
         conn.execute(_REWAIT, rewait)
     if done:
         conn.execute(_DONE, done)
+    if planned is not None:
+        keep = set(planned)
+        stale = [t for t, state in states.items() if state == "waiting" and t not in keep]
+        live = set(conn.execute(select(CLAIMS.c.task_id).where(CLAIMS.c.campaign == campaign,
+                                                               CLAIMS.c.expires_utc > now)).scalars())  # fmt: skip
+        stale = [t for t in stale if t not in live]
+        for start in range(0, len(stale), 500):
+            conn.execute(delete(QUEUE).where(QUEUE.c.task_id.in_(stale[start : start + 500])))
     return sum(1 for e in entries if not e.finished)
 
 
@@ -176,25 +187,29 @@ def claim_next(
     lease_s: float,
     now: datetime,
     *,
-    runs: dict[str, str],
+    runs: Mapping[str, str],
     campaigns: Collection[str] | None = None,
     task_ids: Collection[str] | None = None,
     skip: Collection[str] = (),
+    skip_campaigns: Collection[str] = (),
+    portable_only: bool = False,
 ) -> Claimed | Nothing:
     """Claim the next task for `seat` (inside the caller's write transaction): waiting, of an active campaign, with no
     live claim, highest priority first, then oldest, then plan order; of `campaigns` / `task_ids` only when given,
-    never one of `skip`. `runs` maps campaign -> the seat's run id; a campaign without one gets a new `worker` run
-    (added to `runs`). A task whose estimate would push its campaign past its budget is not claimed."""
+    never one of `skip` or of `skip_campaigns`; with `portable_only`, only of campaigns planned from a file (or
+    in `runs`). `runs` maps campaign -> the seat's run id; a campaign without one gets a new `worker` run (its id
+    is in the answer). A task whose estimate would push its campaign past its budget is not claimed."""
     at = iso(now)
     postgres = conn.dialect.name == "postgresql"
-    stops: dict[str, str] = {}  # campaign -> why, for good
+    stops: dict[str, str] = dict.fromkeys(skip_campaigns, "")  # campaign -> why (for good)
     waits: set[str] = set()  # campaigns waiting on running tasks' budget shares
     passed: set[str] = set(skip)
+    portable = [or_(QUEUE_CAMPAIGNS.c.campaign_path != "", QUEUE.c.campaign.in_(list(runs)))] if portable_only else []
     while True:
         query = (
             select(QUEUE.c.task_id, QUEUE.c.campaign, QUEUE.c.estimate_usd, QUEUE_CAMPAIGNS.c.budget)
             .join(QUEUE_CAMPAIGNS, QUEUE.c.campaign == QUEUE_CAMPAIGNS.c.campaign)
-            .where(*_filters(campaigns, task_ids, passed, stops.keys() | waits), ~_live(at))
+            .where(*_filters(campaigns, task_ids, passed, stops.keys() | waits), *portable, ~_live(at))
             .order_by(QUEUE_CAMPAIGNS.c.priority.desc(), QUEUE.c.enqueued_utc, QUEUE.c.campaign, QUEUE.c.position)
             .limit(1)
         )
@@ -217,7 +232,6 @@ def claim_next(
         if taken_from is not None:
             conn.execute(delete(CLAIMS).where(CLAIMS.c.task_id == task_id))
         run_id = runs.get(campaign) or _start_worker_run(conn, campaign, seat, at)
-        runs[campaign] = run_id
         if conn.execute(select(RUNS.c.command).where(RUNS.c.id == run_id)).scalar() == "worker":
             conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(planned_tasks=RUNS.c.planned_tasks + 1))
         worker = seat.worker(run_id)
@@ -227,8 +241,8 @@ def claim_next(
         conn.execute(insert(CLAIMS).values(mine.model_dump()))
         return Claimed(task_id, campaign, run_id, mine, taken_from)
     held = conn.execute(select(func.count()).select_from(QUEUE.join(QUEUE_CAMPAIGNS))
-                        .where(*_filters(campaigns, task_ids, set(skip), stops.keys()))).scalar_one()  # fmt: skip
-    return Nothing(int(held), tuple(sorted(stops.items())))
+                        .where(*_filters(campaigns, task_ids, set(skip), stops.keys()), *portable)).scalar_one()  # fmt: skip
+    return Nothing(int(held), tuple(sorted((c, why) for c, why in stops.items() if why)))
 
 
 def _filters(campaigns: Collection[str] | None, task_ids: Collection[str] | None, skip: Collection[str],

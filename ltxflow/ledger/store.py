@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,19 +289,22 @@ class Ledger:
     # ── The work queue (see queue.py) ───────────────────────────────────────────────────────────
 
     def enqueue(self, campaign: str, entries: Sequence[_queue.QueueEntry], *, path: str, out_dir: str,
-                priority: int | None, default_priority: int = 0, budget: float | None = None) -> int:  # fmt: skip
+                priority: int | None, default_priority: int = 0, budget: float | None = None,
+                planned: Collection[str] | None = None) -> int:  # fmt: skip
         """Queue a plan's tasks (idempotent: same task id, same row); return how many wait."""
         with db.write_transaction(self.engine) as conn:
             return _queue.enqueue(conn, campaign, entries, path=path, out_dir=out_dir, priority=priority,
-                                  default_priority=default_priority, budget=budget, now=utc_now())  # fmt: skip
+                                  default_priority=default_priority, budget=budget, now=utc_now(), planned=planned)  # fmt: skip
 
-    def claim_next(self, seat: _queue.Seat, lease_s: float, *, runs: dict[str, str],
+    def claim_next(self, seat: _queue.Seat, lease_s: float, *, runs: Mapping[str, str],
                    campaigns: Collection[str] | None = None, task_ids: Collection[str] | None = None,
-                   skip: Collection[str] = ()) -> _queue.Claimed | _queue.Nothing:  # fmt: skip
+                   skip: Collection[str] = (), skip_campaigns: Collection[str] = (),
+                   portable_only: bool = False) -> _queue.Claimed | _queue.Nothing:  # fmt: skip
         """Claim the next queued task for `seat` in one transaction (see queue.claim_next)."""
         with db.write_transaction(self.engine) as conn:
             return _queue.claim_next(conn, seat, lease_s, datetime.now(UTC), runs=runs, campaigns=campaigns,
-                                     task_ids=task_ids, skip=skip)  # fmt: skip
+                                     task_ids=task_ids, skip=skip, skip_campaigns=skip_campaigns,
+                                     portable_only=portable_only)  # fmt: skip
 
     def set_queue_state(self, campaign: str, state: _queue.CampaignState) -> None:
         """Pause, resume (active) or cancel a queued campaign."""

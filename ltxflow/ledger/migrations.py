@@ -223,6 +223,15 @@ def m009_work_queue(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE claims ADD COLUMN device TEXT"))
 
 
+def m010_postgres_stage_ids(conn: Connection) -> None:
+    """PostgreSQL only: stage row ids count up by themselves, as SQLite's INTEGER PRIMARY KEY always did (m004's DDL)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("CREATE SEQUENCE stages_id_seq OWNED BY stages.id"))
+    conn.execute(text("ALTER TABLE stages ALTER COLUMN id SET DEFAULT nextval('stages_id_seq')"))
+    conn.execute(text("SELECT setval('stages_id_seq', COALESCE((SELECT max(id) FROM stages), 0) + 1, false)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_lookup_indexes,
@@ -233,6 +242,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_run_processes,
     m008_review_decisions,
     m009_work_queue,
+    m010_postgres_stage_ids,
 )
 
 

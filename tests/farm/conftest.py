@@ -30,7 +30,7 @@ from ltxflow.hookspecs import hookimpl
 class Slow:
     name, device_name = "slow", "cpu"
     def generate(self, task, progress=None):
-        time.sleep(float(os.environ.get("SLOW_SECONDS", "0.3")))
+        time.sleep(float(os.environ.get("SLOW_SECONDS", "0.2")))
         fd = os.open(os.environ["SLOW_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         os.write(fd, f"{os.getpid()} {task.id} {task.campaign}\\n".encode())
         os.close(fd)
@@ -61,7 +61,9 @@ def cost_items(task, usage):
     return [CostItem("render-fee", "flat fee", "actual", 1, "task", fee, fee)] if fee else []
 
 if os.environ.get("SLOW_HANG"):  # this process hangs in its first export, a partial file written
-    import ltxflow.export.deliver as _deliver
+    import importlib
+
+    _deliver = importlib.import_module("ltxflow.export.deliver")  # the package re-exports a function `deliver`
 
     def _hang(clip, preset, out_dir, stem, *args):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -183,7 +185,11 @@ def ledger_url(request, tmp_path) -> str:
     """A fresh, empty ledger on each backend: a SQLite file, or a new database on the test PostgreSQL server."""
     if request.param == "sqlite":
         return str(tmp_path / "ledger.db")
-    base = request.getfixturevalue("postgres")
+    return new_database(request.getfixturevalue("postgres"))
+
+
+def new_database(base: str) -> str:
+    """The URL of a new, empty database on the test PostgreSQL server at `base`."""
     import psycopg
 
     name = f"ledger_{os.getpid()}_{next(_databases)}_{int(time.time() * 1000) % 100000}"

@@ -128,7 +128,7 @@ def test_a_budget_counts_the_running_tasks_estimates(book, tmp_path):
     second = book.claim_next(B, 30, runs={})
     assert isinstance(first, Claimed) and isinstance(second, Claimed)
     third = book.claim_next(Seat("host-c", 3), 30, runs={})
-    assert third == Nothing(3, ())  # $0 spent + $2 running + $1 > $2.50: wait, they may come in cheaper
+    assert third == Nothing(5, ())  # 2 running + 3 that must wait: $0 spent + $2 running + $1 > $2.50
     _record(book, first, A, FEE)
     _record(book, second, B, FEE)
     stopped = book.claim_next(Seat("host-c", 3), 30, runs={})

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ltxflow.campaign import Campaign
 from ltxflow.ledger.queue import CampaignCounts, QueueEntry, TaskLine
 from ltxflow.ledger.store import Ledger
-from ltxflow.plan import Plan, plan_campaign, select
+
+if TYPE_CHECKING:  # planning loads only for `queue add`: listing the queue reads the ledger alone
+    from ltxflow.campaign import Campaign
+    from ltxflow.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ def enqueue_plan(ledger: Ledger, plan: Plan, out_dir: Path | str, *, from_file: 
 def queue_campaign(target: Campaign | Path | str, ledger: Ledger, out_dir: Path | str, *,
                    priority: int | None = None) -> Enqueued:  # fmt: skip
     """Plan a campaign against the ledger, make that plan its current one and queue its pending tasks."""
+    from ltxflow.campaign import Campaign
+    from ltxflow.plan import plan_campaign, select
+
     plan = plan_campaign(target)
     plan = select(plan, ledger=ledger)
     ledger.set_current(plan.campaign.name, [t.id for t in plan.tasks])

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from tqdm import tqdm
 
@@ -40,6 +40,8 @@ from ltxflow.worker import QueueWorker
 
 if TYPE_CHECKING:
     from ltxflow.ledger.models import RunRecord
+
+Executor = Literal["local", "ray"]
 
 __all__ = ["TASKS_DIR", "RunResult", "run_campaign", "sweep_dead_attempts", "task_folder"]
 
@@ -79,11 +81,15 @@ def run_campaign(
     device: str | None = None,
     progress: bool = True,
     lease_s: float = LEASE_S,
+    executor: Executor = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Generate, export and record every pending task of a campaign; failures are recorded and skipped over.
 
     `ledger` is an open Ledger, or a URL/path/None (the default ledger) opened only once the campaign
-    has validated, so bad input writes nothing.
+    has validated, so bad input writes nothing. `executor` "ray" makes the tasks on Ray actors (farm.py: one per
+    GPU of the cluster at `ray_address`, or `workers` of them) instead of in this process.
     """
     plan = plan_campaign(target, only=only, limit=limit)  # validates everything before the ledger is touched
     campaign = plan.campaign
@@ -93,16 +99,27 @@ def run_campaign(
         known = ", ".join(sorted(registered)) or "none registered"
         raise CampaignError(f"{campaign.path}: generation.engine: {engine_name!r} is not a registered engine (known: {known})")
     from_file = not isinstance(target, Campaign)
+    if executor == "ray" and not from_file:
+        raise CampaignError(f"{campaign.name}: --executor ray needs a campaign file (Ray's workers plan it from there)")
+    ray = _Ray(ray_address, workers) if executor == "ray" else None
     if isinstance(ledger, Ledger):
         return _run(select(plan, ledger=ledger, only=only, limit=limit), ledger, out_dir, dry_run, device, progress,
-                    lease_s, from_file)  # fmt: skip
+                    lease_s, from_file, ray)  # fmt: skip
     with Ledger.open(ledger) as book:
         return _run(select(plan, ledger=book, only=only, limit=limit), book, out_dir, dry_run, device, progress, lease_s,
-                    from_file)  # fmt: skip
+                    from_file, ray)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Ray:
+    """Where a Ray-executed run places its workers."""
+
+    address: str | None
+    workers: int | None
 
 
 def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device: str | None, progress: bool,
-         lease_s: float, from_file: bool) -> RunResult:  # fmt: skip
+         lease_s: float, from_file: bool, ray: _Ray | None) -> RunResult:  # fmt: skip
     """The run proper, on a plan that knows the ledger's finished tasks: enqueue, then work until none waits."""
     if dry_run:
         return RunResult(plan, None, 0, (), ledger=ledger.location)
@@ -123,13 +140,17 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     pending = [t.id for t in plan.pending]
     worker = QueueWorker(ledger, seat, resident, lease_s=lease_s, campaigns=[campaign.name], task_ids=pending,
                          works={campaign.name: work})  # fmt: skip
-    status, waited = "interrupted", 0
+    status, waited, made = "interrupted", 0, 0
     try:
-        with _sigterm_as_interrupt():
-            with tqdm(total=len(pending), desc=campaign.name, unit="task", disable=not progress) as bar:
-                worker.serve(until_idle=True, stop=threading.Event(), bar=bar)
+        if ray is None:
+            with _sigterm_as_interrupt():
+                with tqdm(total=len(pending), desc=campaign.name, unit="task", disable=not progress) as bar:
+                    worker.serve(until_idle=True, stop=threading.Event(), bar=bar)
+            made = len(work.finished)
+        else:
+            made = _on_ray(ledger, ray, work, pending, worker, lease_s)
         # tasks of this run that another run or worker made meanwhile: waited for, counted as skipped here
-        waited = len(ledger.finished_task_ids(campaign.name).intersection(pending) - set(work.finished))
+        waited = len(ledger.finished_task_ids(campaign.name).intersection(pending)) - made
         ledger.count_skipped(run_id, waited)
         status = "failed" if work.failed else "finished"
     except Exception:
@@ -140,9 +161,23 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         record = ledger.finish_run(run_id, status)  # type: ignore[arg-type]
         get_plugin_manager().hook.run_finished(run=record)
     view = rebuild_view(ledger, campaign.name, out, {t.id: t for t in plan.tasks})
-    return RunResult(plan, record, len(work.finished), tuple(work.failed), worker.budget_stops.get(campaign.name, ""),
+    return RunResult(plan, record, made, tuple(work.failed), worker.budget_stops.get(campaign.name, ""),
                      view.manifest, view.contact_sheet, spec_failures=tuple(work.spec_failures),
                      ledger=ledger.location, current=view.folder, waited=waited)  # fmt: skip
+
+
+def _on_ray(ledger: Ledger, ray: _Ray, work: CampaignWork, pending: list[str], worker: QueueWorker,
+            lease_s: float) -> int:  # fmt: skip
+    """Make the run's pending tasks on Ray actors, recorded in this run; how many they made."""
+    from ltxflow.farm import work_on_ray
+
+    url = ledger.engine.url.render_as_string(hide_password=False)  # the actors open the same database
+    farm = work_on_ray(url, address=ray.address, workers=ray.workers, campaigns=[work.plan.campaign.name],
+                       task_ids=pending, runs={work.plan.campaign.name: work.run_id}, lease_s=lease_s)  # fmt: skip
+    work.failed.extend(farm.failed)
+    work.spec_failures.extend(farm.spec_failures)
+    worker.budget_stops.update(farm.budget_stops)
+    return farm.finished
 
 
 def sweep_dead_attempts(out: Path, ledger: Ledger, campaign: str) -> list[Path]:

@@ -41,6 +41,7 @@ class WorkerResult:
 
     finished: int  # tasks it generated and recorded
     failed: tuple[tuple[str, str], ...]  # (task stem, error) of each failure it recorded
+    spec_failures: tuple[tuple[str, str], ...]  # (file name, problems) of each deliverable failing its spec
     budget_stops: tuple[tuple[str, str], ...]  # (campaign, why) campaigns whose budget stopped it
     runs: tuple[str, ...]  # the run ids its tasks were recorded under
     stopped: bool  # it stopped because it was asked to (SIGTERM), not because the queue was idle
@@ -51,12 +52,13 @@ class QueueWorker:
 
     def __init__(self, ledger: Ledger, seat: Seat, resident: ResidentEngine, *, lease_s: float = LEASE_S,
                  campaigns: Collection[str] | None = None, task_ids: Collection[str] | None = None,
-                 works: dict[str, CampaignWork] | None = None) -> None:  # fmt: skip
+                 works: dict[str, CampaignWork] | None = None, runs: dict[str, str] | None = None) -> None:  # fmt: skip
         self.ledger, self.seat, self.resident, self.lease_s = ledger, seat, resident, lease_s
         self.campaigns = None if campaigns is None else list(campaigns)
         self.task_ids = None if task_ids is None else list(task_ids)
         self.works: dict[str, CampaignWork] = dict(works or {})
-        self.given = set(self.works)  # campaigns whose run the caller owns (and finishes)
+        self.runs = {**(runs or {}), **{c: w.run_id for c, w in self.works.items()}}  # campaign -> run to record in
+        self.given = set(self.runs)  # campaigns whose run the caller owns (and finishes)
         self.skip: set[str] = set()  # tasks this worker cannot make (no longer in the campaign's plan)
         self.unplannable: set[str] = set()  # campaigns whose campaign.toml does not plan here
         self.budget_stops: dict[str, str] = {}
@@ -67,7 +69,7 @@ class QueueWorker:
         """Work until idle (`until_idle`: nothing left that this worker could ever claim) or until `stop` is set;
         True when it stopped because of `stop`."""
         while not stop.is_set():
-            got = self.ledger.claim_next(self.seat, self.lease_s, runs={c: w.run_id for c, w in self.works.items()},
+            got = self.ledger.claim_next(self.seat, self.lease_s, runs={**self.runs, **{c: w.run_id for c, w in self.works.items()}},
                                          campaigns=self.campaigns, task_ids=self.task_ids, skip=self.skip,
                                          skip_campaigns=self.unplannable, portable_only=True)  # fmt: skip
             if isinstance(got, Claimed):
@@ -151,14 +153,16 @@ class QueueWorker:
 
 
 def run_worker(ledger: Ledger, *, device: str | None = None, until_idle: bool = False, lease_s: float = LEASE_S,
-               campaigns: Collection[str] | None = None, progress: bool = True,
+               campaigns: Collection[str] | None = None, task_ids: Collection[str] | None = None,
+               runs: dict[str, str] | None = None, progress: bool = True,
                stop: threading.Event | None = None) -> WorkerResult:  # fmt: skip
-    """`ltxflow worker`: claim and make tasks of every (or the named) queued campaign until idle or stopped."""
+    """`ltxflow worker`: claim and make tasks of every (or the named) queued campaign (of `task_ids` only, when
+    given) until idle or stopped; `runs` (campaign -> run id) records them in runs the caller owns."""
     for dead in ledger.mark_dead_runs():  # workers of this host whose process is gone: free their claims at once
         tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
     seat = Seat(socket.gethostname(), os.getpid(), device)
     resident = ResidentEngine(device)
-    worker = QueueWorker(ledger, seat, resident, lease_s=lease_s, campaigns=campaigns)
+    worker = QueueWorker(ledger, seat, resident, lease_s=lease_s, campaigns=campaigns, task_ids=task_ids, runs=runs)
     stop = stop or threading.Event()
     status, stopped = "interrupted", False
     try:
@@ -170,10 +174,11 @@ def run_worker(ledger: Ledger, *, device: str | None = None, until_idle: bool = 
         raise
     finally:
         resident.close()
-        runs = worker.finish(status)
+        closed = worker.finish(status)
     works = worker.works.values()
     return WorkerResult(sum(len(w.finished) for w in works), tuple(f for w in works for f in w.failed),
-                        tuple(sorted(worker.budget_stops.items())), tuple(runs), stopped)  # fmt: skip
+                        tuple(s for w in works for s in w.spec_failures), tuple(sorted(worker.budget_stops.items())),
+                        tuple(closed), stopped)  # fmt: skip
 
 
 @contextmanager

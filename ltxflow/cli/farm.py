@@ -109,3 +109,32 @@ def worker(device: str | None, until_idle: bool, campaigns: tuple[str, ...], led
     how = "stopped (SIGTERM)" if result.stopped else "idle"
     click.echo(f"worker {how}: {result.finished} finished, {len(result.failed)} failed")
     raise SystemExit(1 if result.failed else 0)
+
+
+@click.command()
+@click.option("--address", default=None, help="Ray cluster address (ray://host:10001 or auto); default: a local "
+              "cluster on this machine.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Actors to place (default: one per GPU of "
+              "the cluster, 1 without GPUs).")  # fmt: skip
+@click.option("--until-idle", is_flag=True, help="Stop once nothing is left to claim.")
+@click.option("--campaign", "campaigns", multiple=True, help="Only this campaign (repeatable).")
+@_ledger_opt
+@_lease_opt
+def farm(address: str | None, workers: int | None, until_idle: bool, campaigns: tuple[str, ...],
+         ledger_url: str | None, lease_s: float | None) -> None:  # fmt: skip
+    """Place one worker per GPU of a Ray cluster on the queue (the [ray] extra); the ledger says what is done, so
+    use a ledger every node reaches (--ledger postgresql://...)."""
+    from ltxflow.farm import work_on_ray
+    from ltxflow.ledger.claims import LEASE_S
+    from ltxflow.ledger.store import Ledger
+
+    with Ledger.open(ledger_url) as book:  # migrated once here, and the URL the actors open
+        url = book.engine.url.render_as_string(hide_password=False)
+    result = work_on_ray(url, address=address, workers=workers, until_idle=until_idle,
+                         campaigns=campaigns or None, lease_s=lease_s or LEASE_S)  # fmt: skip
+    for stem, error in result.failed:
+        click.echo(f"failed: {stem}: {error}")
+    for campaign, why in result.budget_stops:
+        click.echo(f"budget {campaign}: {why}")
+    click.echo(f"farm of {result.workers}: {result.finished} finished, {len(result.failed)} failed")
+    raise SystemExit(1 if result.failed else 0)

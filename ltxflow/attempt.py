@@ -13,11 +13,13 @@ import json
 import shutil
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from ltxflow.clip_cache import cache_path, load_clip, save_clip
 from ltxflow.conditioning_files import check_task_inputs
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
@@ -45,13 +47,30 @@ class CampaignWork:
     """One campaign as a worker does it: the plan its tasks come from, its output folder, the run its attempts count
     in, and what this worker did for it."""
 
-    def __init__(self, plan: Plan, out: Path, run_id: str, worker: Worker) -> None:
+    def __init__(self, plan: Plan, out: Path, run_id: str, worker: Worker,
+                 export: tuple[dict[str, str], Any] = ({}, None)) -> None:  # fmt: skip
         self.plan, self.out, self.run_id, self.worker = plan, out, run_id, worker
+        self.export = export  # the MP4 disclosure tags and the C2PA signer (or None), shared by every task
         self.settings: ModelSettings = plan.settings if plan.settings is not None else resolve(plan.campaign)
         self.tasks = {t.id: t for t in plan.tasks}
         self.finished: list[str] = []  # task ids this worker recorded finished
         self.failed: list[tuple[str, str]] = []  # (task stem, error) of each failure it recorded
         self.spec_failures: list[tuple[str, str]] = []  # (file name, problems) of each failing deliverable
+
+    def cached(self, task_id: str) -> bool:
+        """Whether the task only needs its layered files redone and its clip is in the clip cache."""
+        return task_id in self.plan.reexport and cache_path(self.out, task_id).is_file()
+
+
+def export_settings(plan: Plan) -> tuple[dict[str, str], Any]:
+    """The campaign's MP4 disclosure tags and its C2PA signer (None unless configured and installed); a C2PA key
+    that is required but unusable raises here, before anything is recorded."""
+    from ltxflow.layers.credentials import disclosure, load_signer
+
+    campaign = plan.campaign
+    checkpoint = plan.tasks[0].checkpoint_id if plan.tasks else campaign.generation.checkpoint
+    tags = disclosure(campaign.ad.credentials, campaign.generation.engine, checkpoint)
+    return tags, load_signer(campaign.ad.credentials, tags, campaign.path) if plan.pending else None
 
 
 class ResidentEngine:
@@ -84,11 +103,13 @@ class ResidentEngine:
 
 def attempt(ledger: Ledger, work: CampaignWork, resident: ResidentEngine, task: Task, lease_s: float,
             bar: tqdm) -> float:  # fmt: skip
-    """Generate, export and record one claimed task; on an error record the failure, on an interrupt clean up and
-    hand the claim back. Returns the USD it actually spent."""
+    """Generate (or take from the clip cache), export and record one claimed task; on an error record the failure, on
+    an interrupt clean up and hand the claim back. Returns the USD it actually spent."""
     clock = StageClock()
+    redo = work.plan.reexport.get(task.id)  # only these platforms' layers changed since it finished
+    clip = load_clip(cache_path(work.out, task.id)) if redo and work.cached(task.id) else None
     try:
-        engine = resident.get(work, clock)  # the first task holds the device while the engine loads
+        engine = None if clip is not None else resident.get(work, clock)  # the first task holds the device while it loads
     except BaseException:
         ledger.release_claim(task.id, work.worker)
         raise
@@ -97,11 +118,17 @@ def attempt(ledger: Ledger, work: CampaignWork, resident: ResidentEngine, task: 
     hook = get_plugin_manager().hook
     try:
         with _Heartbeat(ledger, task.id, work.worker, lease_s):
-            check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
-            clip = _generate(engine, task, clock, bar)
+            if clip is None:
+                assert engine is not None
+                check_task_inputs(task)  # a missing or empty conditioning file fails this task alone, before the engine
+                clip = _generate(engine, task, clock, bar)
+                redo = None
+                if work.plan.layers:  # kept so a changed layer re-exports without generating again
+                    save_clip(clip, cache_path(work.out, task.id))
             with clock.stage("export"):
-                outputs, spec = _export(work.plan, task, clip, folder)
-            usage = Usage(engine.device_name, clock.total, 1, tuple(clock.seconds.items()))
+                outputs, spec = _export(ledger, work, task, clip, folder, redo)
+            device = engine.device_name if engine is not None else "cpu"  # a re-export runs on the CPU alone
+            usage = Usage(device, clock.total, 0 if redo else 1, tuple(clock.seconds.items()))
             costs = _costs(task, usage)
             ledger.record_task(work.run_id, task_in, outputs, costs, usage, stages=_stages(clock), worker=work.worker)
         work.finished.append(task.id)
@@ -169,17 +196,24 @@ def _generate(engine: Engine, task: Task, clock: StageClock, bar: tqdm) -> Any:
         timer.split_into(clock)
 
 
-def _export(plan: Plan, task: Task, clip: Any, folder: Path) -> tuple[list[OutputIn], list[tuple[str, str]]]:
+def _export(ledger: Ledger, work: CampaignWork, task: Task, clip: Any, folder: Path,
+            redo: tuple[str, ...] | None) -> tuple[list[OutputIn], list[tuple[str, str]]]:  # fmt: skip
     """The audio master and every platform's files, written into the task's folder; with (file name, problems) of
-    each deliverable that fails its platform's spec."""
+    each deliverable that fails its platform's spec. With `redo`, only those platforms' files are made again; the
+    task's other recorded files are kept as they are."""
     from ltxflow.export import deliver_many, write_wav
     from ltxflow.export.cover import cover_frame
 
     outputs: list[OutputIn] = []
-    if clip.audio is not None:
+    if redo is not None:
+        outputs += _kept_outputs(ledger, task, redo)
+    elif clip.audio is not None:
         outputs.append(_output_in(task.id, "", write_wav(clip, folder / f"{task.stem()}.wav")))
-    presets = {platform: plan.presets[platform] for platform in task.platforms}
-    delivered = deliver_many(clip, presets, folder, task.stem, cover_frame=cover_frame(clip, task.cover))
+    presets = {platform: work.plan.presets[platform] for platform in redo or task.platforms}
+    layers = work.plan.layers.get(task.id, {})
+    tags, signer = work.export
+    delivered = deliver_many(clip, presets, folder, _stem_for(task, layers), cover_frame=cover_frame(clip, task.cover),
+                             layers=layers, metadata=tags, signer=signer)  # fmt: skip
     for platform, items in delivered.items():  # one encode per master
         outputs += [_output_in(task.id, platform, item) for item in items]
     spec = [(Path(i.path).name, "; ".join(i.spec_problems)) for items in delivered.values() for i in items
@@ -187,7 +221,21 @@ def _export(plan: Plan, task: Task, clip: Any, folder: Path) -> tuple[list[Outpu
     return outputs, spec
 
 
-def _record_failure(ledger: Ledger, work: CampaignWork, engine: Engine, task: Task, task_in: TaskIn, exc: Exception,
+def _stem_for(task: Task, layers: dict[str, Any]) -> Callable[[str], str]:
+    """File stems per platform: a layered deliverable's name ends with its layer set's id."""
+    return lambda platform: task.stem(platform) + (f"__{layers[platform].id[:8]}" if platform in layers else "")
+
+
+def _kept_outputs(ledger: Ledger, task: Task, redo: tuple[str, ...]) -> list[OutputIn]:
+    """The recorded files of `task` that a re-export of `redo` platforms leaves as they are."""
+    from ltxflow.ledger.models import OutputIn
+
+    return [OutputIn(task_id=task.id, platform=o.platform, kind=o.kind, path=o.path, sha256=o.sha256, bytes=o.bytes,
+                     probe_json=o.probe_json, spec_ok=o.spec_ok, spec_problems=o.spec_problems)
+            for o in ledger.task_outputs(task.id) if o.platform not in redo]  # fmt: skip
+
+
+def _record_failure(ledger: Ledger, work: CampaignWork, engine: Engine | None, task: Task, task_in: TaskIn, exc: Exception,
                     clock: StageClock) -> float:  # fmt: skip
     """Record a failed attempt: one line for the screen, the traceback for the ledger; the USD it spent."""
     error = f"{type(exc).__name__}: {exc}"
@@ -267,7 +315,7 @@ def _output_in(task_id: str, platform: str, item: Any) -> OutputIn:
 
     problems = item.spec_problems
     problems = "; ".join(problems) if isinstance(problems, list | tuple) else str(problems or "")
-    probe = dict(item.probe)
+    probe = dict(item.probe) | dict(getattr(item, "facts", {}))  # what was read back, then what was put in
     if getattr(item, "warnings", ()):
         probe["warnings"] = list(item.warnings)  # what the exporter changed; the manifest's warnings column
     return OutputIn(task_id=task_id, platform=platform, kind=item.kind, path=str(item.path), sha256=item.sha256,

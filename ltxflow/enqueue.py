@@ -33,10 +33,18 @@ def enqueue_plan(ledger: Ledger, plan: Plan, out_dir: Path | str, *, from_file: 
     tasks it no longer has leave the queue); otherwise (a campaign changed in memory, as promote makes) only the
     process that holds the plan can do its tasks.
     """
+    from ltxflow.clip_cache import cache_path
+    from ltxflow.tasks import safe_name
+
     campaign = plan.campaign
+    out = Path(out_dir).absolute() / safe_name(campaign.name)
     position = {t.id: i for i, t in enumerate(plan.tasks)}
     pending = {t.id for t in plan.pending}
-    entries = [QueueEntry(t.id, position[t.id], plan.estimate.money, finished=t.id not in pending)
+
+    def estimate(task_id: str) -> float:  # a re-export of layers from the clip cache generates nothing
+        return 0.0 if task_id in plan.reexport and cache_path(out, task_id).is_file() else plan.estimate.money
+
+    entries = [QueueEntry(t.id, position[t.id], estimate(t.id), finished=t.id not in pending)
                for t in plan.selected if t.id in pending or t.id in plan.finished]  # fmt: skip
     return ledger.enqueue(campaign.name, entries, path=str(campaign.path) if from_file else "",
                           out_dir=str(Path(out_dir).absolute()), priority=priority, default_priority=campaign.priority,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from tqdm import tqdm
 
-from ltxflow.attempt import TASKS_DIR, CampaignWork, ResidentEngine, remove_attempt, task_folder
+from ltxflow.attempt import TASKS_DIR, CampaignWork, ResidentEngine, export_settings, remove_attempt, task_folder
 from ltxflow.campaign import Campaign
 from ltxflow.enqueue import enqueue_plan
 from ltxflow.errors import BudgetError, CampaignError
@@ -131,11 +131,12 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
     sweep_dead_attempts(out, ledger, campaign.name)
     skipped = sum(1 for t in plan.selected if t.id in plan.finished)
+    export = export_settings(plan)  # a C2PA key that is required but unusable stops here, before any record
     run_id = ledger.start_run(campaign.name, "run", planned_tasks=skipped + len(plan.pending), skipped=skipped)
     ledger.set_current(campaign.name, [t.id for t in plan.tasks])
     enqueue_plan(ledger, plan, out.parent, from_file=from_file)
     seat = Seat(socket.gethostname(), os.getpid(), device)
-    work = CampaignWork(plan, out, run_id, seat.worker(run_id))
+    work = CampaignWork(plan, out, run_id, seat.worker(run_id), export)
     resident = ResidentEngine(device)
     pending = [t.id for t in plan.pending]
     worker = QueueWorker(ledger, seat, resident, lease_s=lease_s, campaigns=[campaign.name], task_ids=pending,
@@ -150,7 +151,8 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         else:
             made = _on_ray(ledger, ray, work, pending, worker, lease_s)
         # tasks of this run that another run or worker made meanwhile: waited for, counted as skipped here
-        waited = len(ledger.finished_task_ids(campaign.name).intersection(pending)) - made
+        done = {t.task_id for t in ledger.queue_tasks(campaign.name) if t.state == "done"}
+        waited = len(done.intersection(pending)) - made
         ledger.count_skipped(run_id, waited)
         status = "failed" if work.failed else "finished"
     except Exception:

@@ -103,21 +103,23 @@ class QueueWorker:
         """The campaign's work: the caller's, or planned here from its campaign.toml (None when that fails)."""
         if got.campaign in self.works:
             return self.works[got.campaign]
-        from ltxflow.plan import plan_campaign
+        from ltxflow.attempt import export_settings
+        from ltxflow.plan import plan_campaign, select
         from ltxflow.runner import sweep_dead_attempts
 
         queued = self.ledger.queued_campaign(got.campaign)
         try:
             if queued is None or not queued.campaign_path:
                 raise LtxflowError(f"{got.campaign}: planned in memory only; its own run makes its tasks")
-            plan = plan_campaign(Path(queued.campaign_path))
+            plan = select(plan_campaign(Path(queued.campaign_path)), ledger=self.ledger)  # knows its re-exports
+            export = export_settings(plan)
         except LtxflowError as exc:
             tqdm.write(f"skipped campaign {got.campaign}: {exc}")
             self.unplannable.add(got.campaign)
             return None
         out = Path(queued.out_dir) / safe_name(got.campaign)
         sweep_dead_attempts(out, self.ledger, got.campaign)
-        work = CampaignWork(plan, out, got.run_id, self.seat.worker(got.run_id))
+        work = CampaignWork(plan, out, got.run_id, self.seat.worker(got.run_id), export)
         self.works[got.campaign] = work
         return work
 

@@ -282,6 +282,8 @@ class Campaign(Table):
     platforms: Names = key(..., "required, registered export presets (`ltxflow plugins`)", '["reels", "shorts", "tiktok"]')
     seeds: Integers = key((0,), "default [0]; every variant is generated once per seed", "[11, 12]")
     budget: Number | None = key(None, "optional, USD for the whole campaign (plan warns, run stops)", "20.0")
+    priority: Integer = key(0, "optional, default 0; queued tasks of higher priority are claimed first (ltxflow queue "
+                            "add --priority overrides it)", "10")  # fmt: skip
     allow_spec_failures: Bool = key(False, "true: validate and run exit 0 when a deliverable fails its platform's "
                                     "spec (still reported and recorded)", "false")  # fmt: skip
     expand: Expand = key(Expand(), "optional; how rows become variants")

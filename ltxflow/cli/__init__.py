@@ -37,13 +37,14 @@ def _add_commands() -> None:
     global _plugin_error
     from ltxflow.cli.campaigns import init, plan, run, validate
     from ltxflow.cli.engine import engine
+    from ltxflow.cli.farm import farm, queue, worker
     from ltxflow.cli.gc import gc
     from ltxflow.cli.ledger import compare, ledger
     from ltxflow.cli.plugins import plugins
     from ltxflow.cli.review import promote, review
     from ltxflow.plugins import get_plugin_manager
 
-    for command in (init, validate, plan, run, ledger, compare, gc, review, promote, plugins, engine):
+    for command in (init, validate, plan, run, queue, worker, farm, ledger, compare, gc, review, promote, plugins, engine):
         cli.add_command(command)
     try:
         get_plugin_manager().hook.register_commands(cli=cli)

@@ -155,13 +155,21 @@ def _table(rows: list[dict[str, object]], prompt_width: int = 60) -> str:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
 @click.option("--device", default=None, help="Engine device (auto, cpu, cuda, cuda:1); default from the campaign.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Make the tasks here, or on Ray actors (one per GPU; the [ray] extra).")  # fmt: skip
+@click.option("--ray-address", default=None, help="Ray cluster to place the actors on (default: start a local one).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Ray actors to place (default: one per "
+              "GPU of the cluster, 1 without GPUs).")  # fmt: skip
 def run(campaign: Path, only: tuple[str, ...], limit: int | None, dry_run: bool, ledger_url: str | None,
-        out_dir: Path, device: str | None, progress: bool) -> None:  # fmt: skip
-    """Generate, export and record every pending task of CAMPAIGN (resumable)."""
+        out_dir: Path, device: str | None, progress: bool, executor: str, ray_address: str | None,
+        workers: int | None) -> None:  # fmt: skip
+    """Generate, export and record every pending task of CAMPAIGN (resumable): queue them in the ledger, then work
+    on them here (or on Ray) until none waits; other runs and `ltxflow worker`s of the same ledger share them."""
     from ltxflow.runner import run_campaign
 
     result = run_campaign(campaign, ledger=ledger_url, out_dir=out_dir, only=only, limit=limit, dry_run=dry_run,
-                          device=device, progress=progress)  # fmt: skip
+                          device=device, progress=progress, executor=executor, ray_address=ray_address,
+                          workers=workers)  # type: ignore[arg-type]  # fmt: skip
     if dry_run:
         for task in result.plan.pending:
             click.echo(f"would run {task.stem()} ({task.id}) -> {', '.join(task.platforms)}")

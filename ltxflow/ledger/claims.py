@@ -64,7 +64,7 @@ def claim(conn: Connection, task_id: str, campaign: str, worker: Worker, lease_s
             return Claim("held", held)
         conn.execute(delete(CLAIMS).where(CLAIMS.c.task_id == task_id))
     mine = ClaimRecord(task_id=task_id, campaign=campaign, run_id=worker.run_id, worker=worker.id, host=worker.host,
-                       pid=worker.pid, claimed_utc=_iso(now), expires_utc=_iso(now + timedelta(seconds=lease_s)))  # fmt: skip
+                       pid=worker.pid, claimed_utc=iso(now), expires_utc=iso(now + timedelta(seconds=lease_s)))  # fmt: skip
     conn.execute(insert(CLAIMS).values(mine.model_dump()))
     return Claim("claimed", mine)
 
@@ -72,7 +72,7 @@ def claim(conn: Connection, task_id: str, campaign: str, worker: Worker, lease_s
 def renew(conn: Connection, task_id: str, worker: Worker, lease_s: float, now: datetime) -> bool:
     """Push the lease of our claim on `task_id` forward; False when it is no longer ours."""
     query = update(CLAIMS).where(CLAIMS.c.task_id == task_id, CLAIMS.c.worker == worker.id)
-    return conn.execute(query.values(expires_utc=_iso(now + timedelta(seconds=lease_s)))).rowcount == 1
+    return conn.execute(query.values(expires_utc=iso(now + timedelta(seconds=lease_s)))).rowcount == 1
 
 
 def release(conn: Connection, task_id: str, worker: Worker, *, required: bool) -> None:
@@ -82,7 +82,8 @@ def release(conn: Connection, task_id: str, worker: Worker, *, required: bool) -
         raise ClaimLost(f"task {task_id}: claim lost (its lease expired and another worker took it); not recorded")
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with microseconds: such strings sort as the moments do (lease expiry is compared as text)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

@@ -33,9 +33,11 @@ def ledger_url(location: str | Path | None, *, create: bool = True) -> URL:
     location = default_ledger_location() if location is None else location
     if isinstance(location, str) and "://" in location:
         try:
-            return make_url(location)
+            url = make_url(location)
         except ArgumentError:
             raise LedgerError(f"ledger: not a valid database URL: {location!r}") from None
+        # postgresql:// means psycopg 3 (the [postgres] extra), not SQLAlchemy's default psycopg2
+        return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
     path = Path(location).expanduser()
     if path.is_dir():
         raise LedgerError(f"ledger: {path} is a folder, expected a database file")
@@ -59,7 +61,8 @@ def connect(location: str | Path | None) -> Engine:
     try:
         engine = create_engine(url)
     except (NoSuchModuleError, ImportError) as exc:
-        raise LedgerError(f"ledger: no driver for {url.drivername!r} ({exc})") from None
+        extra = " (pip install 'ltxflow[postgres]')" if url.get_backend_name() == "postgresql" else ""
+        raise LedgerError(f"ledger: no driver for {url.drivername!r}{extra} ({exc})") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
     return engine

@@ -35,6 +35,7 @@ from ltxflow.ledger.records import LedgerError
 
 Migration = Callable[[Connection], None]
 MIGRATIONS_TABLE = "_ltxflow_migrations"
+_MIGRATION_LOCK = 0x6C7478  # PostgreSQL advisory lock key held while migrating ("ltx")
 
 
 # ── Migrations (append only) ────────────────────────────────────────────────────────────────────
@@ -194,6 +195,43 @@ def m008_review_decisions(conn: Connection) -> None:
     decisions.create(conn)
 
 
+def m009_work_queue(conn: Connection) -> None:
+    """The work queue (issue 18): campaigns with priority, budget and state, their tasks, and each claim's device."""
+    conn.execute(text("""CREATE TABLE queue_campaigns (
+	campaign TEXT NOT NULL,
+	campaign_path TEXT NOT NULL,
+	out_dir TEXT NOT NULL,
+	priority INTEGER NOT NULL,
+	budget FLOAT,
+	state TEXT NOT NULL,
+	enqueued_utc TEXT NOT NULL,
+	updated_utc TEXT NOT NULL,
+	PRIMARY KEY (campaign)
+)"""))
+    conn.execute(text("""CREATE TABLE queue (
+	task_id TEXT NOT NULL,
+	campaign TEXT NOT NULL,
+	position INTEGER NOT NULL,
+	estimate_usd FLOAT NOT NULL,
+	state TEXT NOT NULL,
+	enqueued_utc TEXT NOT NULL,
+	finished_utc TEXT,
+	PRIMARY KEY (task_id),
+	FOREIGN KEY(campaign) REFERENCES queue_campaigns (campaign)
+)"""))
+    conn.execute(text("CREATE INDEX ix_queue_state_campaign ON queue (state, campaign)"))
+    conn.execute(text("ALTER TABLE claims ADD COLUMN device TEXT"))
+
+
+def m010_postgres_stage_ids(conn: Connection) -> None:
+    """PostgreSQL only: stage row ids count up by themselves, as SQLite's INTEGER PRIMARY KEY always did (m004's DDL)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("CREATE SEQUENCE stages_id_seq OWNED BY stages.id"))
+    conn.execute(text("ALTER TABLE stages ALTER COLUMN id SET DEFAULT nextval('stages_id_seq')"))
+    conn.execute(text("SELECT setval('stages_id_seq', COALESCE((SELECT max(id) FROM stages), 0) + 1, false)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_lookup_indexes,
@@ -203,6 +241,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_current_tasks,
     m007_run_processes,
     m008_review_decisions,
+    m009_work_queue,
+    m010_postgres_stage_ids,
 )
 
 
@@ -217,6 +257,8 @@ def applied_migrations(conn: Connection) -> list[str]:
 
 def apply_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
     """Apply the pending migrations inside the caller's write transaction; return their names."""
+    if conn.dialect.name == "postgresql":  # workers opening one server at once: one migrates, the others wait
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     md = MetaData()
     Table(
         MIGRATIONS_TABLE,

@@ -245,6 +245,8 @@ class ClaimRecord(SQLModel):
     pid: int = Field(description="process id of the worker on its host")
     claimed_utc: str = text("ISO 8601 UTC")
     expires_utc: str = text("ISO 8601 UTC; after it, another worker may take the task over")
+    device: str | None = text("the worker's device (--device), NULL for the campaign's own (before m009 too)",
+                              default=None)
 
 
 class ClaimRow(ClaimRecord, table=True):
@@ -316,8 +318,54 @@ class DecisionRecord(_DecisionStored):
     seed: int
 
 
+# ── the work queue ──────────────────────────────────────────────────────────────────────────────
+
+
+class QueuedCampaignRecord(SQLModel):
+    """A campaign in the work queue: where its tasks come from and go, its priority, budget and state."""
+
+    model_config = _FROZEN
+    campaign: str = text("campaign name", primary_key=True)
+    campaign_path: str = text('the campaign.toml workers plan it from ("" when planned in memory: its run only)')
+    out_dir: str = text("the output root its files go under (absolute; a shared path on a farm)")
+    priority: int = Field(description="workers take the highest first (oldest first within one)")
+    budget: float | None = real("USD cap on the campaign's spending, NULL for none", default=None)
+    state: str = text("active | paused | cancelled")
+    enqueued_utc: str = text("ISO 8601 UTC of its first enqueue")
+    updated_utc: str = text("ISO 8601 UTC of its latest enqueue or state change")
+
+
+class QueuedCampaignRow(QueuedCampaignRecord, table=True):
+    """The `queue_campaigns` table."""
+
+    __tablename__ = "queue_campaigns"
+    model_config = ConfigDict(frozen=False)
+
+
+class QueuedTaskRecord(SQLModel):
+    """One task in the work queue (same task id, same row); running = it has a live claim."""
+
+    model_config = _FROZEN
+    task_id: str = text("the task id", primary_key=True)
+    campaign: str = text("its campaign", foreign_key="queue_campaigns.campaign")
+    position: int = Field(description="order in the campaign's plan")
+    estimate_usd: float = real("what the task is expected to cost (the budget check reserves it while it runs)")
+    state: str = text("waiting | done | failed")
+    enqueued_utc: str = text("ISO 8601 UTC of its latest enqueue")
+    finished_utc: str | None = text("ISO 8601 UTC when it was recorded done or failed", default=None)
+
+
+class QueuedTaskRow(QueuedTaskRecord, table=True):
+    """The `queue` table."""
+
+    __tablename__ = "queue"
+    __table_args__ = (Index("ix_queue_state_campaign", "state", "campaign"),)
+    model_config = ConfigDict(frozen=False)
+
+
 # every table, in the order the schema doc lists them
-TABLES = (RunRow, TaskRow, OutputRow, CostRow, StageRow, ClaimRow, CurrentTaskRow, DecisionRow)
+TABLES = (RunRow, TaskRow, OutputRow, CostRow, StageRow, ClaimRow, CurrentTaskRow, DecisionRow, QueuedCampaignRow,
+          QueuedTaskRow)
 RUNS = RunRow.__table__
 TASKS = TaskRow.__table__
 OUTPUTS = OutputRow.__table__
@@ -326,3 +374,5 @@ STAGES = StageRow.__table__
 CLAIMS = ClaimRow.__table__
 CURRENT = CurrentTaskRow.__table__
 DECISIONS = DecisionRow.__table__
+QUEUE_CAMPAIGNS = QueuedCampaignRow.__table__
+QUEUE = QueuedTaskRow.__table__

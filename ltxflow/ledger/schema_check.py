@@ -10,6 +10,8 @@ from ltxflow.costs import CostItem
 from ltxflow.ledger.migrations import MIGRATIONS_TABLE
 from ltxflow.ledger.models import COSTS, TABLES
 
+# (model type, database type) that name one type: PostgreSQL stores FLOAT without a precision as DOUBLE PRECISION
+_SAME_TYPES = {("FLOAT", "DOUBLE PRECISION")}
 _LEDGER_COLUMNS_OF_COSTS = {"id", "task_id", "run_id", "recorded_utc"}  # filled by the ledger, not a CostItem
 
 
@@ -47,7 +49,7 @@ def _table_drift(inspector, table: Table) -> list[str]:  # noqa: ANN001 (a SQLAl
             problems.append(f"{column.name}: column in the model, not in the database (add a migration)")
             continue
         want, got = column.type.compile(dialect), found["type"].compile(dialect)
-        if want != got:
+        if want != got and (want, got) not in _SAME_TYPES:
             problems.append(f"{column.name}: model type {want}, database type {got}")
         if column.nullable != found["nullable"] and not column.primary_key:
             problems.append(f"{column.name}: model nullable={column.nullable}, database nullable={found['nullable']}")

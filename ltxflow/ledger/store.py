@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from ltxflow.costs import CURRENCY, CostItem, Usage
 from ltxflow.ledger import claims as _claims
 from ltxflow.ledger import db, decisions, export, summary
+from ltxflow.ledger import queue as _queue
 from ltxflow.ledger.claims import Worker
 from ltxflow.ledger.ids import new_ulid
 from ltxflow.ledger.migrations import apply_migrations
@@ -223,6 +224,7 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             if worker is not None:
                 _claims.release(conn, task.id, worker, required=True)
+            _queue.mark(conn, task.id, "done", now)
             _bump_run(conn, run_id, "finished")
             _write_task(conn, run_id, task, "finished", None, None, usage, now)
             _write_outputs(conn, run_id, outputs, now)
@@ -247,15 +249,17 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             if worker is not None:
                 _claims.release(conn, task.id, worker, required=True)
+            _queue.mark(conn, task.id, "failed", now)
             _bump_run(conn, run_id, "failed")
             _write_task(conn, run_id, task, "failed", error, traceback, usage, now)
             _write_costs(conn, run_id, task.id, costs, now)
             _write_stages(conn, run_id, task.id, stages, now)
 
-    def count_skipped(self, run_id: str) -> None:
-        """Count a task another run finished while this one waited for it as skipped by this run."""
+    def count_skipped(self, run_id: str, n: int = 1) -> None:
+        """Count `n` tasks another run finished while this one waited for them as skipped by this run."""
         with db.write_transaction(self.engine) as conn:
-            _bump_run(conn, run_id, "skipped")
+            for _ in range(n):
+                _bump_run(conn, run_id, "skipped")
 
     # ── Claims (see claims.py) ──────────────────────────────────────────────────────────────────
 
@@ -281,6 +285,50 @@ class Ledger:
             query = query.where(CLAIMS.c.campaign == campaign)
         with db.read_transaction(self.engine) as conn:
             return [ClaimRecord.model_validate(row) for row in conn.execute(query).mappings()]
+
+    # ── The work queue (see queue.py) ───────────────────────────────────────────────────────────
+
+    def enqueue(self, campaign: str, entries: Sequence[_queue.QueueEntry], *, path: str, out_dir: str,
+                priority: int | None, default_priority: int = 0, budget: float | None = None,
+                planned: Collection[str] | None = None) -> int:  # fmt: skip
+        """Queue a plan's tasks (idempotent: same task id, same row); return how many wait."""
+        with db.write_transaction(self.engine) as conn:
+            return _queue.enqueue(conn, campaign, entries, path=path, out_dir=out_dir, priority=priority,
+                                  default_priority=default_priority, budget=budget, now=utc_now(), planned=planned)  # fmt: skip
+
+    def claim_next(self, seat: _queue.Seat, lease_s: float, *, runs: Mapping[str, str],
+                   campaigns: Collection[str] | None = None, task_ids: Collection[str] | None = None,
+                   skip: Collection[str] = (), skip_campaigns: Collection[str] = (),
+                   portable_only: bool = False) -> _queue.Claimed | _queue.Nothing:  # fmt: skip
+        """Claim the next queued task for `seat` in one transaction (see queue.claim_next)."""
+        with db.write_transaction(self.engine) as conn:
+            return _queue.claim_next(conn, seat, lease_s, datetime.now(UTC), runs=runs, campaigns=campaigns,
+                                     task_ids=task_ids, skip=skip, skip_campaigns=skip_campaigns,
+                                     portable_only=portable_only)  # fmt: skip
+
+    def set_queue_state(self, campaign: str, state: _queue.CampaignState) -> None:
+        """Pause, resume (active) or cancel a queued campaign."""
+        with db.write_transaction(self.engine) as conn:
+            _queue.set_state(conn, campaign, state, utc_now())
+
+    def queued_campaign(self, campaign: str) -> _queue.QueuedCampaignRecord | None:
+        """One queued campaign, or None."""
+        return next((c for c in self.queue_campaigns() if c.campaign == campaign), None)
+
+    def queue_campaigns(self) -> list[_queue.QueuedCampaignRecord]:
+        """Every queued campaign, highest priority first."""
+        with db.read_transaction(self.engine) as conn:
+            return _queue.campaigns(conn)
+
+    def queue_counts(self) -> list[_queue.CampaignCounts]:
+        """Each queued campaign with its waiting, running, done and failed tasks."""
+        with db.read_transaction(self.engine) as conn:
+            return _queue.counts(conn, utc_now())
+
+    def queue_tasks(self, campaign: str | None = None) -> list[_queue.TaskLine]:
+        """Every queued task (of one campaign): state, where it runs and since when."""
+        with db.read_transaction(self.engine) as conn:
+            return _queue.task_lines(conn, utc_now(), campaign)
 
     # ── The current plan ────────────────────────────────────────────────────────────────────────
 

@@ -88,8 +88,8 @@ def test_seams_are_within_twice_the_within_segment_steps(models):
     within-segment ones (measured over seeds 10-12: ratios 0.98-1.06). With random weights the continuation
     carries no visible content, so this bound also holds when segment 2 ignores the conditioning (checked once by
     removing it: ratios 0.98-1.01); the test above (`..._the_next_continues_it`) is the one that fails then. What
-    this catches: seams measured at the wrong frames or times, and joins that leave a gap (a silent or black
-    stretch makes the jump there many times the noise's).
+    this catches: seams measured at the wrong frames or times, and an audio join with a gap (a silent stretch
+    makes the spectral jump there many times the noise's).
     """
     clip = generate(models, request(49))
     seams = measure(clip)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import PlainValidator, ValidationError
@@ -95,7 +96,7 @@ CellSeconds = Annotated[float, _cell(_as_number, Seconds)]
 CellSteps = Annotated[int, PlainValidator(_positive_steps)]
 CellFrames = Annotated[int, PlainValidator(_frames)]
 CellSeeds = Annotated[tuple[int, ...], PlainValidator(_seeds)]
-CellFps = Annotated[object, _cell(str.strip, Fps)]
+CellFps = Annotated[Fraction, _cell(str.strip, Fps)]
 CellAudioMode = Annotated[str, _cell(str.strip, AUDIO_MODE)]
 CellPath = Annotated[str, PlainValidator(str.strip)]  # resolved against the campaign folder, checked when planned
 

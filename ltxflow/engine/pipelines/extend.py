@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import torch
 
-from ltxflow.engine.conditioning import ConditioningItem, Target, clear_appended, video_items
+from ltxflow.engine.conditioning import ConditioningItem, ImageCondition, Target, clear_appended, video_items
 from ltxflow.engine.conditioning.items import LatentFrames, LeadingAudio
 from ltxflow.engine.latents import AudioLatentShape, VideoLatentShape, unpatchify_video
 from ltxflow.engine.latents.shapes import AUDIO_MEL_BINS
@@ -41,7 +41,7 @@ def segment_seed(seed: int, index: int) -> int:
     return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: a valid torch seed
 
 
-def segment_images(request: GenerationRequest, segment: Segment) -> tuple:
+def segment_images(request: GenerationRequest, segment: Segment) -> tuple[ImageCondition, ...]:
     """The request's stills that fall in the segment's new frames, at its own frame numbers."""
     lead = 8 * segment.overlap - 7 if segment.overlap else 0  # local frame of the segment's first new frame
     end = segment.join + segment.frames - lead  # joined frame after its last

@@ -12,6 +12,7 @@ import torch
 from ltxflow.engine import Extension, GenerationRequest, ImageCondition, PipelineError, generate, generate_latents
 from ltxflow.engine import load_models
 from ltxflow.engine.latents import AudioLatentShape, unpatchify_video
+from ltxflow.engine.pipelines.extend import segment_images
 from ltxflow.engine.tiny import tiny_paths
 from ltxflow.seams import measure
 
@@ -40,6 +41,10 @@ def test_segments_cover_the_clip_once_without_repeating_a_frame():
     new = [s.frames - (8 * s.overlap - 7 if s.overlap else 0) for s in two]  # frames each adds after its overlap
     assert sum(new) == 49 and [s.join for s in two] == [0, 25, 41]
     assert request(25).segments == request(25, extension=None).segments  # fits one generation: not extended
+    still = torch.zeros(8, 8, 3)
+    first, last = ImageCondition(still, 0), ImageCondition(still, 48)  # a first frame and an end keyframe
+    segments = request(49, images=(first, last)).segments
+    assert [[i.frame for i in segment_images(request(49, images=(first, last)), s)] for s in segments] == [[0], [24]]
     with pytest.raises(PipelineError, match="overlap must be 1..3"):
         Extension(25, overlap=4)
     with pytest.raises(PipelineError, match="one-stage pipeline only"):

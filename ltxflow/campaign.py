@@ -105,7 +105,14 @@ class Generation(Table):
     pin_size: Bool = key(False, "true: one width x height master cut to every platform (a loss over 10% warns); "
                          "false: one master per aspect ratio the platforms need, at this pixel budget", "false")  # fmt: skip
     num_frames: Integer = key(121, "8k+1", "121", alias="frames")
-    fps: Fps | None = key(None, 'integer, float, or "30000/1001"; default: the checkpoint\'s (24)', "24")
+    fps: Fps | None = key(None, 'one of 24, 25, 30, 48, 50, "24000/1001", "30000/1001"; default: the checkpoint\'s '
+                          "(24)", "24")  # fmt: skip
+    segment_frames: Integer | None = key(None, "8k+1: the most frames one generation makes; a longer clip (frames, "
+                                         "or a row's) is made by extension: segments of this length, each "
+                                         "continuing the last `overlap` latent frames before it (one-stage only)",
+                                         "121")  # fmt: skip
+    overlap: Integer = key(1, "latent frames (8 pixel frames each) an extension segment continues from, "
+                           ">= 1 and below segment_frames' latent frames", "1")  # fmt: skip
     steps: Integer | None = key(None, f"denoising steps, >= 1; default: the checkpoint's (LTX-2 {LTX2.steps}, "
                                 f"LTX-2.3 {LTX23.steps}, distilled 8)", "40")  # fmt: skip
     pipeline: PIPELINE | None = key(None, '"one-stage" | "two-stage" | "distilled"; default: "distilled" for a '
@@ -141,6 +148,14 @@ class Generation(Table):
                 raise bad_at(name, f"{value} is not {why}; nearest valid: {nearest}")
         if problem := frames_problem(self.num_frames):
             raise bad_at("frames", problem)
+        if self.segment_frames is not None:
+            if problem := frames_problem(self.segment_frames):
+                raise bad_at("segment_frames", problem)
+            if self.pipeline in ("two-stage", "distilled"):
+                raise bad_at("segment_frames", f"extension runs the one-stage pipeline only, not {self.pipeline!r}")
+            if not 1 <= self.overlap < (self.segment_frames - 1) // 8 + 1:
+                raise bad_at("overlap", f"must be 1..{(self.segment_frames - 1) // 8} latent frames for "
+                                        f"segment_frames {self.segment_frames}, got {self.overlap}")  # fmt: skip
         if self.steps is not None and (problem := steps_problem(self.steps)):
             raise bad_at("steps", problem)
         if self.reference_path and (self.precision != "exact" or self.offload):
@@ -243,7 +258,7 @@ class Final(Table):
     width: Integer | None = key(None, "px, the [generation] rules", "1088")
     height: Integer | None = key(None, "px", "1920")
     num_frames: Integer | None = key(None, "8k+1", "121", alias="frames")
-    fps: Fps | None = key(None, 'integer, float, or "30000/1001"', "24")
+    fps: Fps | None = key(None, 'one of 24, 25, 30, 48, 50, "24000/1001", "30000/1001"', "24")
     steps: Integer | None = key(None, "denoising steps", "50")
     pipeline: PIPELINE | None = key(None, '"one-stage" | "two-stage" (with a real checkpoint it needs a "refine" '
                                     "[[lora]], which the drafts' pipeline must accept too) | \"distilled\"",

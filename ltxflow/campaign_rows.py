@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import PlainValidator, ValidationError
@@ -17,6 +18,7 @@ from pydantic import PlainValidator, ValidationError
 from ltxflow.campaign import Table, key
 from ltxflow.campaign_types import (
     AUDIO_MODE,
+    Fps,
     Integers,
     Number,
     Seconds,
@@ -94,6 +96,7 @@ CellSeconds = Annotated[float, _cell(_as_number, Seconds)]
 CellSteps = Annotated[int, PlainValidator(_positive_steps)]
 CellFrames = Annotated[int, PlainValidator(_frames)]
 CellSeeds = Annotated[tuple[int, ...], PlainValidator(_seeds)]
+CellFps = Annotated[Fraction, _cell(str.strip, Fps)]
 CellAudioMode = Annotated[str, _cell(str.strip, AUDIO_MODE)]
 CellPath = Annotated[str, PlainValidator(str.strip)]  # resolved against the campaign folder, checked when planned
 
@@ -106,7 +109,9 @@ class RowSettings(Table):
                                        "placed over the generated sound otherwise ([audio] fit, offset)")  # fmt: skip
     seeds: CellSeeds | None = key(None, 'this row\'s seeds instead of the campaign\'s, e.g. "3 4"')
     steps: CellSteps | None = key(None, "denoising steps, >= 1")
-    frames: CellFrames | None = key(None, "8k+1 frames (the clip's length)")
+    frames: CellFrames | None = key(None, "8k+1 frames (the clip's length; longer than [generation] "
+                                    "segment_frames: made by extension)")  # fmt: skip
+    fps: CellFps | None = key(None, 'frames per second, as [generation] fps: 24, 25, 30, 48, 50, "30000/1001", ...')
     video_cfg: CellNumber | None = key(None, "[guidance.video] cfg")
     video_stg: CellNumber | None = key(None, "[guidance.video] stg")
     video_rescale: CellUnit | None = key(None, "[guidance.video] rescale, 0..1")

@@ -135,15 +135,28 @@ def _integers(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+# Frame rates LTX-2 makes (it was trained at 24-50 fps; frame rate enters only its RoPE time positions and the
+# audio token count) that the platforms take as they are: film, PAL, NTSC/web, and their doubles.
+MODEL_FPS: tuple[Fraction, ...] = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001),
+                                   Fraction(30), Fraction(48), Fraction(50))  # fmt: skip
+
+
+def fps_name(fps: Fraction) -> str:
+    """24 -> "24", 30000/1001 -> "30000/1001"."""
+    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+
+
 def _fps(value: Any) -> Fraction:
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError
-        fps = Fraction(value).limit_denominator(1001) if isinstance(value, float) else Fraction(value)
+        fps = Fraction(value).limit_denominator(1001) if isinstance(value, float) else Fraction(value.strip()
+                                                                                                if isinstance(value, str) else value)  # fmt: skip
     except (ValueError, ZeroDivisionError, OverflowError):
         raise bad(f'expected frames per second like 24 or "30000/1001", got {value!r}') from None
-    if fps <= 0 or fps > 240:
-        raise bad(f"must be in (0, 240], got {value!r}")
+    if fps not in MODEL_FPS:
+        raise bad(f"{value!r} fps is not a rate the model makes; use one of "
+                  f"{', '.join(fps_name(f) for f in MODEL_FPS)}")  # fmt: skip
     return fps
 
 

@@ -18,6 +18,7 @@ from ltxflow.export.atomic import atomic_path
 
 CACHE_FOLDER = "clips"  # inside the campaign's output folder
 _FPS_TAG = "ltxflow_fps"
+_JOINS_TAG = "ltxflow_joins"  # an extended clip's join frames, space separated (absent: one generation)
 
 
 def cache_path(out: Path, task_id: str) -> Path:
@@ -31,6 +32,8 @@ def save_clip(clip: Clip, path: Path) -> Path:
     with atomic_path(path) as partial:
         with av.open(str(partial), "w", format="matroska") as out:
             out.metadata[_FPS_TAG] = f"{clip.fps.numerator}/{clip.fps.denominator}"
+            if clip.joins:
+                out.metadata[_JOINS_TAG] = " ".join(map(str, clip.joins))
             video = out.add_stream("ffv1", rate=clip.fps)
             video.width, video.height, video.pix_fmt = clip.width, clip.height, "bgr0"
             video.codec_context.time_base = 1 / clip.fps
@@ -64,6 +67,8 @@ def load_clip(path: Path) -> Clip | None:
     try:
         with av.open(str(path)) as container:
             fps = Fraction(container.metadata.get(_FPS_TAG.upper(), container.metadata.get(_FPS_TAG, "")))
+            joins = tuple(int(j) for j in container.metadata.get(_JOINS_TAG.upper(),
+                                                                 container.metadata.get(_JOINS_TAG, "")).split())  # fmt: skip
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         audio, rate = None, None
         with av.open(str(path)) as container:
@@ -77,4 +82,4 @@ def load_clip(path: Path) -> Clip | None:
         return None  # damaged or foreign: the caller generates the clip again
     if not frames:
         return None
-    return Clip(np.stack(frames), fps, np.ascontiguousarray(audio) if audio is not None else None, rate)
+    return Clip(np.stack(frames), fps, np.ascontiguousarray(audio) if audio is not None else None, rate, joins)

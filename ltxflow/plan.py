@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,6 @@ from ltxflow.variants import Variant, load_variants
 
 if TYPE_CHECKING:
     from ltxflow.ledger.store import Ledger
-
-MODEL_FPS = (Fraction(24000, 1001), Fraction(50))  # frames/s LTX-2 was trained at (24, 25, 30, 48 and 50 inside)
 
 
 @dataclass(frozen=True)
@@ -143,6 +140,16 @@ def _variant_task(campaign: Campaign, effective: Effective, variant: Variant, pr
         if role not in files and getattr(campaign, role) is not None:
             files[role] = getattr(campaign, role)
     steps, video, audio = effective.steps, effective.video_guidance, effective.audio_guidance
+    frames = row.frames or gen.num_frames
+    segment_frames = overlap = 0  # one generation (the neutral values: ids of clips that fit one stay as they were)
+    if gen.segment_frames is not None and frames > gen.segment_frames:
+        if effective.pipeline != "one-stage":
+            raise VariantsError(f"{where}: {frames} frames > generation.segment_frames {gen.segment_frames}: extension "
+                                f"runs the one-stage pipeline only, not {effective.pipeline!r}")  # fmt: skip
+        if audio_mode in ("reference", "video-to-audio"):
+            raise VariantsError(f"{where}: {frames} frames > generation.segment_frames {gen.segment_frames}: audio "
+                                f"mode {audio_mode!r} pins one generation's tokens and cannot be extended")  # fmt: skip
+        segment_frames, overlap = gen.segment_frames, gen.overlap
     if effective.pipeline == "distilled":
         ignored = [c for c in ("steps", "video_cfg", "video_stg", "video_rescale", "video_modality", "audio_cfg",
                                "audio_stg", "audio_rescale", "audio_modality") if getattr(row, c) is not None]  # fmt: skip
@@ -162,14 +169,16 @@ def _variant_task(campaign: Campaign, effective: Effective, variant: Variant, pr
         checkpoint_id=_checkpoint_id(gen.checkpoint),
         width=gen.width,
         height=gen.height,
-        num_frames=row.frames or gen.num_frames,
-        fps=fps_text(effective.fps),
+        num_frames=frames,
+        fps=fps_text(row.fps if row.fps is not None else effective.fps),
         steps=steps,
         pipeline=effective.pipeline,  # type: ignore[arg-type]
         video_guidance=video,
         audio_guidance=audio,
         audio_mode=audio_mode,  # type: ignore[arg-type]
         cover=Cover("at", row.cover_at) if row.cover_at is not None else campaign.cover.cover,
+        segment_frames=segment_frames,
+        overlap=overlap,
     )
     if audio_mode == "video-to-audio" and "source_video" not in files:
         raise VariantsError(f"{where}: audio mode 'video-to-audio' needs a source_video ([conditioning] or a column)")
@@ -287,9 +296,6 @@ def _settings_notes(campaign: Campaign, effective: Effective, tasks: list[Task])
     if campaign.brand_audio is not None and not any(t.audio_mode == "reference" for t in tasks):
         lines.append("audio.brand_audio: no task is in audio mode 'reference', so it is not used (rows may name "
                      "their own brand_audio)")  # fmt: skip
-    odd = sorted({t.fps for t in tasks if not MODEL_FPS[0] <= t.frame_rate <= MODEL_FPS[1]})
-    if odd and campaign.generation.engine == "ltx2":
-        lines.append(f"fps {', '.join(odd)}: the model was trained at 24-50 fps (24, 25, 30, 48, 50 are safe)")
     return lines
 
 

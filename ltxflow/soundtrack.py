@@ -135,12 +135,12 @@ def generate_clip(engine: Engine, task: Task, progress: Progress | None = None) 
             placed = replace(task, conditioning=conditioning)
             placed.__dict__["id"] = task.id  # the same task: only the file it reads is the placed copy
             clip = engine.generate(placed, progress)
-        return Clip(clip.frames, clip.fps, track, RATE)
+        return Clip(clip.frames, clip.fps, track, RATE, clip.joins)
     clip = engine.generate(task, progress)
     bed = None
     if clip.audio is not None and clip.sample_rate is not None:
         bed = fit_length(resample(clip.audio, clip.sample_rate, RATE, 2), samples)  # (2, samples)
-    return Clip(clip.frames, clip.fps, mix(bed, track, mask, task.brand_fit.ambience_db), RATE)
+    return Clip(clip.frames, clip.fps, mix(bed, track, mask, task.brand_fit.ambience_db), RATE, clip.joins)
 
 
 def _write_wav(wave: np.ndarray, path: Path) -> Path:

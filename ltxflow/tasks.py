@@ -18,7 +18,8 @@ AUDIO_MODES: tuple[str, ...] = ("text", "reference", "video-to-audio", "silent")
 
 NAME_MAX = 64  # characters kept of each part of a file name
 # Task fields added after ids shipped, with the value every earlier task had: left out of the id at that value.
-_ADDED_LATER = {"precision": "exact", "dtype": "auto", "text_encoder_id": "", "upsampler_id": ""}
+_ADDED_LATER = {"precision": "exact", "dtype": "auto", "text_encoder_id": "", "upsampler_id": "", "segment_frames": 0,
+                "overlap": 0}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -105,6 +106,16 @@ class Task:
     dtype: str = "auto"  # compute dtype as the campaign sets it
     text_encoder_id: str = ""  # identity of the text encoder's weights or prompt-embeddings file; "" = built in
     upsampler_id: str = ""  # identity of the two-stage x2 upsampler; "" = none or built in
+    segment_frames: int = 0  # 8k + 1 frames one generation makes when num_frames is longer (extension); 0 = one
+    overlap: int = 0  # latent frames each extension segment continues from (0 when not extended)
+
+    @property
+    def segments(self) -> int:
+        """Generations that make the clip: 1, or the extension's segment count."""
+        if not self.segment_frames:
+            return 1
+        latents, per = (self.num_frames - 1) // 8 + 1, (self.segment_frames - 1) // 8 + 1
+        return 1 + -(-(latents - per) // (per - self.overlap))
 
     @property
     def frame_rate(self) -> Fraction:

@@ -18,6 +18,7 @@ from ltxflow.engine.conditioning import AudioCondition, ConditioningError, Image
 from ltxflow.engine.pipelines import (
     PIPELINE_KINDS,
     Contexts,
+    Extension,
     GenerationRequest,
     Latents,
     ModelSet,
@@ -55,6 +56,7 @@ __all__ = [
     # asking
     "AudioCondition",
     "Contexts",
+    "Extension",
     "GenerationRequest",
     "GuidanceParams",
     "ImageCondition",

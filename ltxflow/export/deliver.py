@@ -124,6 +124,10 @@ def deliver_many(clip: Clip, presets: Mapping[str, Preset], out_dir: Path, stem_
     out_dir.mkdir(parents=True, exist_ok=True)
     stems = {name: _checked_stem(stem_for(name)) for name in presets}
     job = _Job(out_dir, review_copy, cover_frame, dict(layers or {}), dict(metadata or {}), signer)
+    if clip.joins:  # an extended clip: its seams go into every video's facts (and so into the ledger)
+        from ltxflow.seams import measure
+
+        job.seams = measure(clip).facts()  # type: ignore[union-attr]
     results: dict[str, list[Deliverable]] = {}
     try:
         for name, preset in presets.items():
@@ -148,6 +152,7 @@ class _Job:
     layers: dict[str, LayerSet]  # platform -> its layer set
     metadata: dict[str, str]  # MP4 tags
     signer: C2paSigner | None
+    seams: dict[str, object] | None = None  # seam metrics of an extended clip (ltxflow.seams)
     encoded: dict[tuple[object, ...], Path] = field(default_factory=dict)  # encode key -> file written (unsigned)
     compositors: dict[tuple[str, Fraction], Compositor] = field(default_factory=dict)  # (layer set id, fps) -> sprites
     written: list[Path] = field(default_factory=list)
@@ -218,6 +223,8 @@ def _deliver_one(clip: Clip, preset: Preset, stem: str, job: _Job) -> list[Deliv
     if master != video_path:
         written.append(video_path)
     facts: dict[str, object] = {"c2pa": job.signer is not None}
+    if job.seams is not None:
+        facts["seams"] = job.seams
     if layer_set is not None:
         facts["layers"] = layer_set.facts()
     extra: list[Deliverable] = []

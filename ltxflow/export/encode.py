@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -60,8 +61,12 @@ def write_mp4(frames: Iterable[np.ndarray], fps: Fraction, audio: np.ndarray | N
     tags are written as they are (any key, as `mdta` entries; `comment` also as the classic ©cmt).
     """
     flags = "+faststart+use_metadata_tags" if metadata else "+faststart"
+    # the edit lists' durations are in the movie timescale (1000 by default): 49 frames at 30 fps would read back
+    # as 1633 ms (5 ticks short); a timescale that holds a whole number of frames and of audio samples keeps
+    # frames / fps exact for every rate (lcm(30000, 48000) = 240000 for 30000/1001)
+    options = {"movflags": flags, "movie_timescale": str(math.lcm(fps.numerator, preset.sample_rate))}
     with atomic_path(path) as partial:
-        with av.open(str(partial), "w", format="mp4", container_options={"movflags": flags}) as out:
+        with av.open(str(partial), "w", format="mp4", container_options=options) as out:
             out.metadata.update(dict(metadata or {}))
             video = out.add_stream(preset.video_codec, rate=fps)
             video.width, video.height, video.pix_fmt = preset.width, preset.height, preset.pix_fmt

@@ -62,7 +62,7 @@ def test_checked_in_column_reference_matches_the_row_model():
 
 def test_every_documented_column_is_read_from_a_row():
     """A column the docs list must change the row's settings (a documented column nobody reads is a lie)."""
-    cells = {"audio_mode": "silent", "brand_audio": "j.wav", "seeds": "3 4", "steps": "7", "frames": "17",
+    cells = {"audio_mode": "silent", "brand_audio": "j.wav", "seeds": "3 4", "steps": "7", "frames": "17", "fps": "25",
              "video_cfg": "2.5", "video_stg": "0", "video_rescale": "0.5", "video_modality": "1", "audio_cfg": "5",
              "audio_stg": "0.5", "audio_rescale": "0", "audio_modality": "2", "image": "a.png",
              "image_strength": "0.8", "end_image": "b.png", "end_image_strength": "0.6", "source_video": "c.mp4",

@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 from safetensors.numpy import save_file
 
+from ltxflow.campaign import load_campaign
 from ltxflow.cli import cli
+from ltxflow.errors import CampaignError
 from ltxflow.model_defaults import LTX2, LTX23, TINY, read_model_version
 
 
@@ -128,10 +130,15 @@ def test_the_defaults_are_read_without_importing_torch(tmp_path):
     assert out.stdout.split() == ["30", "2.3.0", "False"]
 
 
-def test_a_frame_rate_the_model_was_not_trained_at_warns(make_campaign, toml, fake_presets):
+def test_a_frame_rate_the_model_does_not_make_is_a_one_line_error(make_campaign, toml, fake_presets):
     from ltxflow.plan import plan_campaign
 
-    for fps, warned in (("60", True), ("50", False), ('"30000/1001"', False), ("24", False), ("20", True)):
+    for fps, made in (("60", None), ("50", "50/1"), ('"30000/1001"', "30000/1001"), ("24", "24/1"), ("20", None),
+                      ("48", "48/1"), ("25", "25/1"), ("30", "30/1"), ("29.97", None)):  # fmt: skip
         folder = make_campaign(toml(generation=f"fps = {fps}").replace('engine = "fake"', 'engine = "ltx2"'))
-        warnings = [w for w in plan_campaign(folder).warnings if w.startswith("fps ")]
-        assert bool(warnings) == warned, (fps, warnings)
+        if made is None:  # one line naming the key and the rates it takes (60 fps: LTX-2 was trained at 24-50)
+            with pytest.raises(CampaignError, match=r"generation\.fps: .* is not a rate the model makes; use one of "
+                                                    r"24000/1001, 24, 25, 30000/1001, 30, 48, 50$"):  # fmt: skip
+                load_campaign(folder)
+        else:
+            assert {t.fps for t in plan_campaign(folder).tasks} == {made}

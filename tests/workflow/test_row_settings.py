@@ -24,7 +24,7 @@ def _tasks(make_campaign, toml, columns: str, alpha: str, beta: str = "", extra:
      ("video_rescale", "0.2", "video_guidance.rescale", 0.2), ("video_modality", "1", "video_guidance.modality", 1.0),
      ("audio_cfg", "5", "audio_guidance.cfg", 5.0), ("audio_stg", "2", "audio_guidance.stg", 2.0),
      ("audio_rescale", "1", "audio_guidance.rescale", 1.0), ("audio_modality", "2.5", "audio_guidance.modality", 2.5),
-     ("cover_at", "0.25", "cover.seconds", 0.25)],
+     ("cover_at", "0.25", "cover.seconds", 0.25), ("fps", "30", "fps", "30/1"), ("fps", "30000/1001", "fps", "30000/1001")],
 )  # fmt: skip
 def test_a_setting_column_changes_only_its_row_and_its_id(make_campaign, toml, tmp_path, column, cell, field, value):
     plain = {t.variant_id: t for t in _tasks(make_campaign, toml, column, "")}  # the column there, cells empty
@@ -68,7 +68,9 @@ def test_a_rows_brand_audio_is_kept_in_any_mode(make_campaign, toml, tmp_path):
      ("seeds", "1 x", "seeds: expected a list of integers, got [1, 'x']"), ("seeds", "2 2", "seeds: repeats a value: [2, 2]"),
      ("video_rescale", "1.5", "video_rescale: must be in [0, 1], got 1.5"),
      ("audio_cfg", "high", "audio_cfg: expected a number, got 'high'"),
-     ("cover_at", "-1", "cover_at: must be >= 0 seconds, got -1")],
+     ("cover_at", "-1", "cover_at: must be >= 0 seconds, got -1"),
+     ("fps", "29.97", "fps: '29.97' fps is not a rate the model makes; use one of 24000/1001, 24, 25, 30000/1001, "
+                      "30, 48, 50")],
 )  # fmt: skip
 def test_a_bad_cell_names_row_and_column_like_a_bad_key(make_campaign, toml, column, cell, message):
     with pytest.raises(VariantsError) as err:

@@ -20,6 +20,7 @@ from ltxflow.default_plugins.ltx2.settings import EngineError
 from ltxflow.engine import (
     NO_GUIDANCE,
     AudioCondition,
+    Extension,
     GenerationRequest,
     GuidanceParams,
     ImageCondition,
@@ -123,6 +124,7 @@ def task_request(task: Task, media: TaskMedia, blocks: int, loras: TaskLoras = T
         reference_audio=media.reference_audio,
         loras=loras.first,
         stage2_loras=loras.refine,
+        extension=Extension(task.segment_frames, task.overlap) if task.segment_frames else None,
     )
 
 
@@ -130,5 +132,5 @@ def with_delivered_media(clip: Clip, delivery: Delivery) -> Clip:
     """The clip with the source frames and/or the original brand audio in place of their generated versions."""
     frames = delivery.frames if delivery.frames is not None else clip.frames
     if delivery.audio is not None:
-        return Clip(frames, clip.fps, delivery.audio, delivery.sample_rate)
-    return Clip(frames, clip.fps, clip.audio, clip.sample_rate)
+        return Clip(frames, clip.fps, delivery.audio, delivery.sample_rate, clip.joins)
+    return Clip(frames, clip.fps, clip.audio, clip.sample_rate, clip.joins)

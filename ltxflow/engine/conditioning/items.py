@@ -180,6 +180,27 @@ class CleanAudio:
         return replace(state, latent=tokens, clean=tokens.clone(), denoise_mask=torch.zeros_like(state.denoise_mask))
 
 
+@dataclass(frozen=True)
+class LeadingAudio:
+    """Audio tokens that replace the first tokens of the audio state and stay clean (the end of the audio before an
+    extension segment)."""
+
+    tokens: torch.Tensor  # (B, A_lead, z*16) patchified audio latents, A_lead <= the target's frames
+
+    def apply(self, state: LatentState, target: Target) -> LatentState:
+        """Latent and clean := the tokens over [0, A_lead); denoise mask := 0 there."""
+        if not isinstance(target.shape, AudioLatentShape):
+            raise ConditioningError("leading-audio conditioning applies to the audio state only")
+        b, a, c = self.tokens.shape
+        if b != state.latent.shape[0] or c != state.latent.shape[2] or a > state.latent.shape[1]:
+            raise ConditioningError(f"leading audio tokens {tuple(self.tokens.shape)} do not fit the state "
+                                    f"{tuple(state.latent.shape)}")  # fmt: skip
+        tokens = self.tokens.to(state.latent.dtype)
+        latent, clean, mask = state.latent.clone(), state.clean.clone(), state.denoise_mask.clone()
+        latent[:, :a], clean[:, :a], mask[:, :a] = tokens, tokens, 0.0
+        return replace(state, latent=latent, clean=clean, denoise_mask=mask)
+
+
 def _check_strength(strength: float) -> None:
     """Strength must lie in [0, 1]."""
     if not 0.0 <= strength <= 1.0:

@@ -3,16 +3,18 @@
 from ltxflow.engine.pipelines.denoiser import Contexts, TransformerDenoiser, pass_perturbation
 from ltxflow.engine.pipelines.generate import encode_conditioning, encode_prompts, generate, generate_latents
 from ltxflow.engine.pipelines.models import ModelSet, TextSource, free_memory, load_models
-from ltxflow.engine.pipelines.request import PIPELINE_KINDS, GenerationRequest, PipelineError
+from ltxflow.engine.pipelines.request import PIPELINE_KINDS, Extension, GenerationRequest, PipelineError, Segment
 from ltxflow.engine.pipelines.stages import Latents, StageItems, run_stage, sample
 
 __all__ = [
     "PIPELINE_KINDS",
     "Contexts",
+    "Extension",
     "GenerationRequest",
     "Latents",
     "ModelSet",
     "PipelineError",
+    "Segment",
     "StageItems",
     "TextSource",
     "TransformerDenoiser",

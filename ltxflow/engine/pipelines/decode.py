@@ -40,6 +40,6 @@ def to_clip(models: ModelSet, latents: Latents, fps: Fraction, tiling: TilingCon
     """Decode both modalities into a Clip with a rational fps."""
     frames = decode_video(models, latents, tiling, seed)  # (F, H, W, 3)
     if latents.audio is None:
-        return Clip(frames, fps)
+        return Clip(frames, fps, joins=latents.joins)
     audio, rate = decode_audio(models, latents, Fraction(frames.shape[0]) / fps)
-    return Clip(frames, fps, audio, rate)
+    return Clip(frames, fps, audio, rate, joins=latents.joins)

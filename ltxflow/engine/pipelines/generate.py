@@ -10,6 +10,7 @@ from ltxflow.clip import Clip
 from ltxflow.engine.conditioning import ConditioningItem, encoded_audio, video_items
 from ltxflow.engine.pipelines.decode import to_clip
 from ltxflow.engine.pipelines.denoiser import Contexts
+from ltxflow.engine.pipelines.extend import sample_extended
 from ltxflow.engine.pipelines.models import ModelSet, free_memory
 from ltxflow.engine.pipelines.request import GenerationRequest, PipelineError
 from ltxflow.engine.pipelines.stages import Latents, StageItems, sample
@@ -54,14 +55,15 @@ def encode_conditioning(models: ModelSet, request: GenerationRequest) -> StageIt
 def generate_latents(models: ModelSet, request: GenerationRequest, progress: Progress | None = None) -> Latents:
     """Sample the request's final latent states (no decoding)."""
     contexts = encode_prompts(models, request)
-    items = encode_conditioning(models, request)
     total = request.total_steps
 
     def on_step(info: StepInfo) -> None:
         if progress is not None:
             progress(info.step + 1, total)
 
-    return sample(models, request, contexts, on_step, items)
+    if request.extended:  # segments encode their own stills
+        return sample_extended(models, request, contexts, on_step)
+    return sample(models, request, contexts, on_step, encode_conditioning(models, request))
 
 
 @torch.inference_mode()

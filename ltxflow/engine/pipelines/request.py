@@ -23,6 +23,56 @@ class PipelineError(LtxflowError):
 
 
 @dataclass(frozen=True)
+class Segment:
+    """One generation of an extended clip, in the joined clip's latent frames (L_j: joined latent frame j)."""
+
+    start: int  # first joined latent frame of its grid (the overlap's, after the first segment)
+    frames: int  # 8k + 1 pixel frames it generates (overlap included)
+    overlap: int  # leading latent frames taken clean from the segments before (0 for the first)
+    join: int  # joined pixel frame of its first new frame (0 for the first): 8 * (start + overlap) - 7
+
+    @property
+    def latents(self) -> int:
+        """Latent frames of its grid."""
+        return (self.frames - 1) // 8 + 1
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A clip longer than one generation, made by extension (see ltxflow/engine/pipelines/extend.py).
+
+    The first segment is an ordinary generation of `segment_frames`; each next one starts with the last `overlap`
+    latent frames of what came before (video tokens, and the audio tokens of the same span) kept clean, and
+    generates the rest. The segments join in latent space, the overlap kept once, and decode as one clip.
+    """
+
+    segment_frames: int  # 8k + 1 pixel frames one generation makes at most
+    overlap: int = 1  # latent frames (8 pixel frames each after the causal first) carried into the next segment
+
+    def __post_init__(self) -> None:
+        if self.segment_frames < 1 or (self.segment_frames - 1) % 8:
+            raise PipelineError(f"extension segment_frames must be 8k+1, got {self.segment_frames}")
+        latents = (self.segment_frames - 1) // 8 + 1
+        if not 1 <= self.overlap < latents:
+            raise PipelineError(f"extension overlap must be 1..{latents - 1} latent frames for segments of "
+                                f"{self.segment_frames} frames, got {self.overlap}")  # fmt: skip
+
+    def segments(self, num_frames: int) -> tuple[Segment, ...]:
+        """The segments of a `num_frames` (8k + 1) clip: the first of up to `segment_frames`, then each adding up to
+        segment_frames - 1 - 8 (overlap - 1) new frames after its overlap (the last one shorter when that fits)."""
+        total = (num_frames - 1) // 8 + 1  # latent frames of the joined clip
+        per = (self.segment_frames - 1) // 8 + 1  # latent frames of one generation
+        first = min(per, total)
+        segments, done = [Segment(0, 8 * (first - 1) + 1, 0, 0)], first
+        while done < total:
+            new = min(per - self.overlap, total - done)
+            start = done - self.overlap
+            segments.append(Segment(start, 8 * (self.overlap + new - 1) + 1, self.overlap, 8 * done - 7))
+            done += new
+        return tuple(segments)
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One clip to generate. Sizes in pixels/frames; the two-stage kinds need width and height % 64 == 0.
 
@@ -52,6 +102,7 @@ class GenerationRequest:
     loras: tuple[WeightedLora, ...] = ()  # fused for the (first) stage, in this order
     stage2_loras: tuple[WeightedLora, ...] | None = None  # the refinement's whole set (two-stage: + the distilled
     # LoRA); None = the first stage's
+    extension: Extension | None = None  # longer than one generation: segments conditioned on the previous one
 
     def __post_init__(self) -> None:
         if self.pipeline not in PIPELINE_KINDS:
@@ -68,12 +119,31 @@ class GenerationRequest:
         if any(not 0 <= image.frame < self.num_frames for image in self.images):
             raise PipelineError(f"image conditioning frames must lie in 0..{self.num_frames - 1}, got "
                                 f"{[image.frame for image in self.images]}")
+        if self.extended:
+            if self.pipeline != "one-stage":
+                raise PipelineError(f"extension runs the one-stage pipeline only, got {self.pipeline!r}")
+            if self.source_video is not None or self.reference_audio is not None:
+                raise PipelineError("extension cannot follow a source video or reference audio (each pins every "
+                                    "token of one generation)")  # fmt: skip
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The generations that make the clip (one unless extended)."""
+        if not self.extended:
+            return (Segment(0, self.num_frames, 0, 0),)
+        assert self.extension is not None
+        return self.extension.segments(self.num_frames)
+
+    @property
+    def extended(self) -> bool:
+        """Whether the clip is longer than one generation (made by extension)."""
+        return self.extension is not None and self.num_frames > self.extension.segment_frames
 
     @property
     def total_steps(self) -> int:
         """Denoising steps over all stages (for progress bars)."""
         if self.pipeline == "one-stage":
-            return self.steps
+            return self.steps * len(self.segments)
         stage1 = 8 if self.pipeline == "distilled" else self.steps
         return stage1 + STAGE2_STEPS
 

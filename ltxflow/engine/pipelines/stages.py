@@ -50,6 +50,7 @@ class Latents:
     audio: LatentState | None  # (B, Ta, C) tokens of `audio_shape`, None when silent
     video_shape: VideoLatentShape
     audio_shape: AudioLatentShape | None
+    joins: tuple[int, ...] = ()  # pixel frames where extension segments after the first begin (none: one generation)
 
 
 @dataclass(frozen=True)

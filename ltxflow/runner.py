@@ -29,18 +29,20 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from ltxflow.campaign import Campaign
-from ltxflow.clip_cache import cache_path, load_clip, save_clip
+from ltxflow.clip_cache import CACHE_FOLDER, cache_path, load_clip, save_clip
 from ltxflow.conditioning_files import check_task_inputs
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
-from ltxflow.errors import BudgetError, CampaignError
+from ltxflow.errors import BudgetError, CampaignError, Interrupted, StorageError
+from ltxflow.export.atomic import sweep_partials
 from ltxflow.ledger.claims import LEASE_S, ClaimLost, Worker
 from ltxflow.ledger.records import LedgerError
 from ltxflow.ledger.store import Ledger
 from ltxflow.model_settings import ModelSettings, engine_environment, resolve
 from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager
-from ltxflow.report import rebuild_view
+from ltxflow.report import CURRENT_DIR, rebuild_view
+from ltxflow.storage import storage_errors, storage_problem
 from ltxflow.tasks import Task, safe_name
 from ltxflow.timing import StageClock, StepTimer, marks_its_own_stages
 
@@ -120,9 +122,19 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     if plan.over_budget:
         raise BudgetError(f"{campaign.path}: budget: {plan.warnings[-1].removeprefix('budget: ')}")
     out = Path(out_dir).absolute() / safe_name(campaign.name)
+    with _sigterm_as_interrupt(), storage_errors():  # the whole run, reports included; a full disk is one line
+        return _work_and_report(plan, ledger, out, device, progress, lease_s)
+
+
+def _work_and_report(plan: Plan, ledger: Ledger, out: Path, device: str | None, progress: bool,
+                     lease_s: float) -> RunResult:  # fmt: skip
+    """Sweep what dead runs left, make every pending task, then rebuild the campaign's current view."""
+    campaign = plan.campaign
     for dead in ledger.mark_dead_runs():  # runs of this host whose process is gone: say so, free their tasks
         tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
     sweep_dead_attempts(out, ledger, campaign.name)
+    for folder in (out, out / CURRENT_DIR, out / CACHE_FOLDER):  # reports and links a killed process left half-made
+        sweep_partials(folder)
     skipped = sum(1 for t in plan.selected if t.id in plan.finished)
     export = _export_settings(plan)  # a C2PA key that is required but unusable stops here, before any record
     run_id = ledger.start_run(campaign.name, "run", planned_tasks=skipped + len(plan.pending), skipped=skipped)
@@ -130,12 +142,11 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     state = _RunState(plan, ledger, run_id, out, device, lease_s, export)
     status = "interrupted"
     try:
-        with _sigterm_as_interrupt():
-            with tqdm(total=len(plan.pending), desc=campaign.name, unit="task", disable=not progress) as bar:
-                state.work(bar)
+        with tqdm(total=len(plan.pending), desc=campaign.name, unit="task", disable=not progress) as bar:
+            state.work(bar)
         status = "failed" if state.failed else "finished"
     except Exception:
-        status = "failed"  # the engine did not load, or the ledger refused a write
+        status = "failed"  # the engine did not load, the ledger refused a write, or the disk is full
         raise
     finally:
         state.close()
@@ -258,6 +269,9 @@ class _RunState:
         except Exception as exc:
             if not self._forget(task, folder):
                 raise  # the task is recorded: a notification plugin failed after that
+            if storage_problem(exc):  # a full disk is not this task's fault: stop the run, record no failure
+                self._release_quietly(task)
+                raise
             self._record_failure(engine, task, task_in, exc, clock)
         except BaseException:  # Ctrl-C, SIGTERM: clean up unless the record was committed, then stop
             if self._forget(task, folder):
@@ -278,6 +292,14 @@ class _RunState:
             return False
         _remove(folder)
         return True
+
+    def _release_quietly(self, task: Task) -> None:
+        """Give the task's claim back if the ledger can still write (its own disk may be the full one: then the
+        claim lapses with its lease, or with this process at the next start)."""
+        try:
+            self.ledger.release_claim(task.id, self.worker)
+        except (LedgerError, StorageError):
+            pass
 
     def close(self) -> None:
         """Release the engine."""
@@ -473,13 +495,14 @@ def _remove(folder: Path) -> None:
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM (a polite kill) into KeyboardInterrupt so the current task is cleaned up."""
+    """Turn SIGTERM (a polite kill) into KeyboardInterrupt (Interrupted) so the current task or report is cleaned
+    up; Ctrl-C is Python's own KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Interrupted(signum)
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:

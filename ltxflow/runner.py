@@ -489,8 +489,8 @@ def _remove(folder: Path) -> None:
     try:
         folder.parent.rmdir()  # tasks/<task id>/, when no other attempt left files in it
     except OSError as exc:
-        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
-            raise
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT) and not storage_problem(exc):
+            raise  # (a read-only or refusing mount keeps the empty folder: the error that stopped the task says why)
 
 
 @contextmanager

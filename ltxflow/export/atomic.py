@@ -46,7 +46,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
             raise
         raise error from None
     finally:
+        _discard(partial)
+
+
+def _discard(partial: Path) -> None:
+    """Remove a partial; on a mount that refuses it (read-only) it stays for the next run to sweep."""
+    try:
         partial.unlink(missing_ok=True)
+    except OSError as exc:
+        if as_storage_error(exc) is None:
+            raise
 
 
 def sweep_partials(folder: Path) -> list[Path]:

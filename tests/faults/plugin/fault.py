@@ -40,16 +40,16 @@ _AFTER_RENAME = {"wav": lambda p: p.suffix == ".wav" and p.parent.parent.parent.
 
 def fill(filler: Path) -> None:
     """Write `filler` until its file system is full (the file stays; the test removes it to free the space)."""
-    with open(filler, "ab") as f:
+    with open(filler, "ab", buffering=0) as f:  # unbuffered: closing has nothing left to write
         block = b"\0" * 65536
         with contextlib.suppress(OSError):
             while True:
                 f.write(block)
-                f.flush()
+
         with contextlib.suppress(OSError):  # the last few bytes a smaller write still finds
             while True:
                 f.write(b"\0" * 512)
-                f.flush()
+
 
 
 def act(action: str) -> None:

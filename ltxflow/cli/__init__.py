@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import click
@@ -40,10 +42,16 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ltxflow")
-def cli() -> None:
+@click.option("--allow-path", "allow", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Let campaigns read input files from DIR too (repeatable; default: only their project root).")
+def cli(allow: tuple[Path, ...]) -> None:
     """ltxflow: turn campaigns (TOML + CSV of variants + prompt template) into platform-ready video ads."""
     if _plugin_error is not None:
         raise _plugin_error
+    if allow:  # read by ltxflow.path_rules wherever a campaign loads
+        from ltxflow.path_rules import ALLOW_ENV
+
+        os.environ[ALLOW_ENV] = os.pathsep.join([*map(str, allow), *filter(None, [os.environ.get(ALLOW_ENV)])])
 
 
 def _add_commands() -> None:

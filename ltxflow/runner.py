@@ -42,7 +42,7 @@ from ltxflow.model_settings import ModelSettings, engine_environment, resolve
 from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager
 from ltxflow.report import CURRENT_DIR, rebuild_view
-from ltxflow.storage import storage_errors, storage_problem
+from ltxflow.storage import storage_errors, storage_problem, write_refused
 from ltxflow.tasks import Task, safe_name
 from ltxflow.timing import StageClock, StepTimer, marks_its_own_stages
 
@@ -269,7 +269,7 @@ class _RunState:
         except Exception as exc:
             if not self._forget(task, folder):
                 raise  # the task is recorded: a notification plugin failed after that
-            if storage_problem(exc):  # a full disk is not this task's fault: stop the run, record no failure
+            if write_refused(exc, self.out):  # a full disk is not this task's fault: stop the run, record no failure
                 self._release_quietly(task)
                 raise
             self._record_failure(engine, task, task_in, exc, clock)

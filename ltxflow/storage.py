@@ -26,6 +26,22 @@ def storage_problem(exc: BaseException) -> bool:
     return isinstance(exc, StorageError) or (isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS)
 
 
+WRITE_ONLY_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})  # only a write meets these
+
+
+def write_refused(exc: BaseException, under: Path) -> bool:
+    """Whether `exc` is a refused write into `under` (an output folder): a StorageError, a full or read-only disk,
+    or a permission refused on a file there. A permission refused on an input (a conditioning file) is not."""
+    if isinstance(exc, StorageError):
+        return True
+    if not isinstance(exc, OSError) or exc.errno not in STORAGE_ERRNOS:
+        return False
+    if exc.errno in WRITE_ONLY_ERRNOS:
+        return True
+    name = exc.filename
+    return isinstance(name, str | os.PathLike) and Path(os.path.abspath(name)).is_relative_to(under)
+
+
 def as_storage_error(exc: BaseException, path: Path | str | None = None) -> StorageError | None:
     """The StorageError for `exc` naming `path` (default: the file the OS named), or None if `exc` is another error."""
     if isinstance(exc, StorageError):

@@ -105,3 +105,20 @@ def test_a_full_ledger_is_one_line_and_writes_nothing_half(make_campaign, toml, 
     with Ledger.open(db) as book:
         recorded = {o.path for o in book.outputs("spring")}
     assert {str(p) for p in out.rglob("*") if p.is_file() and "tasks" in p.parts} == recorded
+
+
+def test_a_permission_refused_on_an_input_fails_only_its_variant(make_campaign, toml, tmp_path, fake_engine,
+                                                                 monkeypatch):  # fmt: skip
+    """Catches: the full-disk rule applied to reads, so one unreadable conditioning file (EACCES outside the output
+    folder) stopped the whole run with 'cannot write' instead of failing its own variant."""
+    import ltxflow.runner as runner
+
+    def unreadable(task):
+        if task.variant_id == "beta":
+            raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "assets" / "photo.png"))
+
+    monkeypatch.setattr(runner, "check_task_inputs", unreadable)
+    folder = make_campaign(toml(platforms='["reels"]', extra=f"[export.reels]\n{SMALL}"))
+    done = _invoke("run", folder, "--ledger", tmp_path / "l.db", "--out", tmp_path / "out", "--no-progress")
+    assert done.exit_code == 1, done.output
+    assert "failed: spring__beta__s1: PermissionError" in done.output and "1 finished, 1 failed" in done.output

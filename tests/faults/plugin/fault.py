@@ -117,7 +117,12 @@ def install(spec: str) -> Callable[[], None]:
         undo.append(_REPORTS.clear)
     else:
         raise ValueError(f"unknown fault moment {moment!r}")
-    return lambda: [u() for u in reversed(undo)] and None
+
+    def disarm() -> None:
+        for step in reversed(undo):
+            step()
+
+    return disarm
 
 
 _REPORTS: list[str] = []

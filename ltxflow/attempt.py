@@ -23,12 +23,14 @@ from ltxflow.clip_cache import cache_path, load_clip, save_clip
 from ltxflow.conditioning_files import check_task_inputs
 from ltxflow.costs import CostItem, Usage
 from ltxflow.engines import Engine, EngineSettings
+from ltxflow.errors import StorageError
 from ltxflow.ledger.claims import ClaimLost, Worker
 from ltxflow.ledger.records import LedgerError
 from ltxflow.ledger.store import Ledger
 from ltxflow.model_settings import ModelSettings, engine_environment, resolve
 from ltxflow.plan import Plan
 from ltxflow.plugins import engines, get_plugin_manager
+from ltxflow.storage import storage_problem, write_refused
 from ltxflow.tasks import Task
 from ltxflow.timing import StageClock, StepTimer, marks_its_own_stages
 
@@ -143,6 +145,9 @@ def attempt(ledger: Ledger, work: CampaignWork, resident: ResidentEngine, task: 
     except Exception as exc:
         if not forget(ledger, task.id, folder):
             raise  # the task is recorded: a notification plugin failed after that
+        if write_refused(exc, work.out):  # a full disk is not this task's fault: stop the run, record no failure
+            _release_quietly(ledger, task, work.worker)
+            raise
         return _record_failure(ledger, work, engine, task, task_in, exc, clock)
     except BaseException:  # Ctrl-C, SIGTERM: clean up unless the record was committed, then stop
         if forget(ledger, task.id, folder):
@@ -172,8 +177,17 @@ def remove_attempt(folder: Path) -> None:
     try:
         folder.parent.rmdir()  # tasks/<task id>/, when no other attempt left files in it
     except OSError as exc:
-        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
-            raise
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT) and not storage_problem(exc):
+            raise  # (a read-only or refusing mount keeps the empty folder: the error that stopped the task says why)
+
+
+def _release_quietly(ledger: Ledger, task: Task, worker: Worker) -> None:
+    """Give the task's claim back if the ledger can still write (its own disk may be the full one: then the claim
+    lapses with its lease, or with this process at the next start)."""
+    try:
+        ledger.release_claim(task.id, worker)
+    except (LedgerError, StorageError):
+        pass
 
 
 # ── The stages of an attempt ────────────────────────────────────────────────────────────────────

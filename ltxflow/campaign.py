@@ -56,6 +56,7 @@ from ltxflow.errors import CampaignError
 from ltxflow.layers.schema import AD_KEYS, AdSettings, parse_ad
 from ltxflow.loras import LoraEntry, check_lora_stages
 from ltxflow.model_defaults import LTX2, LTX23, describe_guidance
+from ltxflow.path_rules import path_problem
 from ltxflow.tasks import BrandFit, Cover, Guidance
 
 __all__ = ["CAMPAIGN_FILE", "ID_PATTERN", "Campaign", "CostEstimate", "Final", "Generation", "campaign_file", "load_campaign"]
@@ -408,6 +409,9 @@ class Campaign(Table):
 
 def campaign_file(target: Path | str) -> Path:
     """The campaign.toml of a folder, or the file itself."""
+    problem = path_problem(target)
+    if problem:  # before is_dir(): an over-long name would be an OSError there
+        raise CampaignError(f"{target!s:.120}: {problem}")
     target = Path(target)
     return target / CAMPAIGN_FILE if target.is_dir() or target.suffix != ".toml" else target
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, PlainValidator, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from ltxflow.path_rules import checked_path, input_file
 from ltxflow.tasks import AUDIO_MODES, PIPELINES
 
 BRAND_FITS: tuple[str, ...] = ("pad", "loop", "stretch-to-clip")
@@ -166,8 +167,24 @@ def _folder(info: ValidationInfo) -> Path:
 
 
 def _file(value: Any, info: ValidationInfo) -> Path:
-    """A path resolved against the campaign folder, which must name an existing file."""
-    resolved = (_folder(info) / _text(value)).absolute()
+    """A campaign input file: resolved against the campaign folder, inside its project root (ltxflow.path_rules),
+    and existing; its length is checked before the file system is touched."""
+    try:
+        resolved = input_file(_folder(info), _text(value))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if not resolved.is_file():
+        raise bad(f"file not found: {resolved}")
+    return resolved
+
+
+def _model_file(value: Any, info: ValidationInfo) -> Path:
+    """A model file (a LoRA): resolved against the campaign folder, length-checked, existing; not confined (model
+    files live in model caches)."""
+    try:
+        resolved = checked_path(_folder(info), _text(value))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
     if not resolved.is_file():
         raise bad(f"file not found: {resolved}")
     return resolved
@@ -177,7 +194,10 @@ def _checkpoint(value: Any, info: ValidationInfo) -> str:
     """A built-in name as is; anything that looks like a path made absolute against the campaign folder."""
     checkpoint = _text(value)
     if "/" in checkpoint or "\\" in checkpoint or checkpoint.endswith(".safetensors"):
-        return str((_folder(info) / checkpoint).absolute())
+        try:
+            return str(checked_path(_folder(info), checkpoint))
+        except ValueError as exc:
+            raise bad(str(exc)) from None
     return checkpoint
 
 
@@ -189,7 +209,10 @@ def _flag(value: Any) -> bool:
 
 def _path(value: Any, info: ValidationInfo) -> Path:
     """A file or folder path resolved against the campaign folder (the engine checks it when it loads)."""
-    return (_folder(info) / _text(value)).absolute()
+    try:
+        return checked_path(_folder(info), _text(value))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
 
 
 def _campaign_name(value: Any) -> str:
@@ -222,6 +245,7 @@ Offset = Annotated[float | str, PlainValidator(_offset)]
 Fps = Annotated[Fraction, PlainValidator(_fps)]
 File = Annotated[Path, PlainValidator(_file)]
 OptionalFile = Annotated[Path | None, PlainValidator(_file)]
+ModelFile = Annotated[Path, PlainValidator(_model_file)]
 Checkpoint = Annotated[str, PlainValidator(_checkpoint)]
 Flag = Annotated[bool, PlainValidator(_flag)]
 OptionalPath = Annotated[Path | None, PlainValidator(_path)]

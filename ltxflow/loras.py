@@ -24,8 +24,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
-from ltxflow.campaign_types import File, Number, bad, bad_at
+from ltxflow.campaign_types import ModelFile, Number, bad, bad_at
 from ltxflow.errors import VariantsError
+from ltxflow.path_rules import checked_path
 
 LORA_COLUMN = "lora"
 STRENGTH_COLUMN = "lora_strength"
@@ -47,7 +48,7 @@ class LoraEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    path: File = Field(..., description="a LoRA .safetensors file (official, ComfyUI or diffusers naming)",
+    path: ModelFile = Field(..., description="a LoRA .safetensors file (official, ComfyUI or diffusers naming)",
                        examples=['"loras/brand.safetensors"'])  # fmt: skip
     strength: Number = Field(1.0, description="W += strength * B @ A (no alpha/rank scale, as the reference)",
                              examples=["0.8"])  # fmt: skip
@@ -93,7 +94,11 @@ def row_loras(folder: Path, where: str, record: Mapping[str, str]) -> tuple[RowL
         except ValueError:
             raise VariantsError(f"{where}: {STRENGTH_COLUMN}: expected a number, got {cell!r}") from None
     strengths = strengths * len(paths) if len(strengths) == 1 else strengths or [1.0] * len(paths)
-    return tuple(RowLora((folder / p).absolute(), s) for p, s in zip(paths, strengths, strict=True))
+    try:
+        files = [checked_path(folder, p) for p in paths]  # lengths checked before the engine stats them
+    except ValueError as exc:
+        raise VariantsError(f"{where}: {LORA_COLUMN}: {exc}") from None
+    return tuple(RowLora(path, s) for path, s in zip(files, strengths, strict=True))
 
 
 def merged(campaign: Sequence[LoraEntry], row: Sequence[RowLora]) -> list[tuple[Path, float, str]]:

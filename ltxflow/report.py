@@ -72,7 +72,7 @@ def rebuild_view(ledger: Ledger, campaign: str, out: Path, tasks: Mapping[str, T
             raise ValueError(f"current view: two current files are both named {name}")
         names[name] = output
         _link(Path(output.path), folder / name)
-    for stale in folder.iterdir():  # (another process's ".<name>.<pid>.partial" is left to it)
+    for stale in folder.iterdir():  # (another process's hidden partial is left to it)
         if stale.name not in names and not stale.name.startswith(".") and (stale.is_file() or stale.is_symlink()):
             stale.unlink(missing_ok=True)
     money = ledger.task_money(campaign)
@@ -150,16 +150,12 @@ def _link(source: Path, target: Path) -> None:
             return
     except FileNotFoundError:
         pass  # no target yet: make it below
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    try:
-        os.link(source, partial)
-    except OSError as exc:
-        if exc.errno not in _LINK_ERRORS:
-            raise
-        shutil.copyfile(source, partial)
-    try:
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    from ltxflow.export.atomic import atomic_path
+
+    with atomic_path(target) as partial:  # removed on any error; a refused write is a StorageError naming target
+        try:
+            os.link(source, partial)
+        except OSError as exc:
+            if exc.errno not in _LINK_ERRORS:
+                raise
+            shutil.copyfile(source, partial)

@@ -27,14 +27,17 @@ from tqdm import tqdm
 
 from ltxflow.attempt import TASKS_DIR, CampaignWork, ResidentEngine, export_settings, remove_attempt, task_folder
 from ltxflow.campaign import Campaign
+from ltxflow.clip_cache import CACHE_FOLDER
 from ltxflow.enqueue import enqueue_plan
-from ltxflow.errors import BudgetError, CampaignError
+from ltxflow.errors import BudgetError, CampaignError, Interrupted
+from ltxflow.export.atomic import sweep_partials
 from ltxflow.ledger.claims import LEASE_S
 from ltxflow.ledger.queue import Seat
 from ltxflow.ledger.store import Ledger
 from ltxflow.plan import Plan, plan_campaign, select
 from ltxflow.plugins import engines, get_plugin_manager
-from ltxflow.report import rebuild_view
+from ltxflow.report import CURRENT_DIR, rebuild_view
+from ltxflow.storage import storage_errors
 from ltxflow.tasks import safe_name
 from ltxflow.worker import QueueWorker
 
@@ -127,9 +130,19 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     if plan.over_budget:
         raise BudgetError(f"{campaign.path}: budget: {plan.warnings[-1].removeprefix('budget: ')}")
     out = Path(out_dir).absolute() / safe_name(campaign.name)
+    with _sigterm_as_interrupt(), storage_errors():  # the whole run, reports included; a full disk is one line
+        return _work_and_report(plan, ledger, out, device, progress, lease_s, from_file, ray)
+
+
+def _work_and_report(plan: Plan, ledger: Ledger, out: Path, device: str | None, progress: bool, lease_s: float,
+                     from_file: bool, ray: _Ray | None) -> RunResult:  # fmt: skip
+    """Sweep what dead runs left, enqueue and make every pending task, then rebuild the campaign's current view."""
+    campaign = plan.campaign
     for dead in ledger.mark_dead_runs():  # runs of this host whose process is gone: say so, free their tasks
         tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
     sweep_dead_attempts(out, ledger, campaign.name)
+    for folder in (out, out / CURRENT_DIR, out / CACHE_FOLDER):  # reports and links a killed process left half-made
+        sweep_partials(folder)
     skipped = sum(1 for t in plan.selected if t.id in plan.finished)
     export = export_settings(plan)  # a C2PA key that is required but unusable stops here, before any record
     run_id = ledger.start_run(campaign.name, "run", planned_tasks=skipped + len(plan.pending), skipped=skipped)
@@ -144,9 +157,8 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
     status, waited, made = "interrupted", 0, 0
     try:
         if ray is None:
-            with _sigterm_as_interrupt():
-                with tqdm(total=len(pending), desc=campaign.name, unit="task", disable=not progress) as bar:
-                    worker.serve(until_idle=True, stop=threading.Event(), bar=bar)
+            with tqdm(total=len(pending), desc=campaign.name, unit="task", disable=not progress) as bar:
+                worker.serve(until_idle=True, stop=threading.Event(), bar=bar)
             made = len(work.finished)
         else:
             made = _on_ray(ledger, ray, work, pending, worker, lease_s)
@@ -156,7 +168,7 @@ def _run(plan: Plan, ledger: Ledger, out_dir: Path | str, dry_run: bool, device:
         ledger.count_skipped(run_id, waited)
         status = "failed" if work.failed else "finished"
     except Exception:
-        status = "failed"  # the engine did not load, or the ledger refused a write
+        status = "failed"  # the engine did not load, the ledger refused a write, or the disk is full
         raise
     finally:
         resident.close()
@@ -198,13 +210,14 @@ def sweep_dead_attempts(out: Path, ledger: Ledger, campaign: str) -> list[Path]:
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM (a polite kill) into KeyboardInterrupt so the current task is cleaned up."""
+    """Turn SIGTERM (a polite kill) into KeyboardInterrupt (Interrupted) so the current task or report is cleaned
+    up; Ctrl-C is Python's own KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Interrupted(signum)
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:

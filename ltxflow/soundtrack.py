@@ -27,6 +27,7 @@ from ltxflow.clip import Clip
 from ltxflow.engines import Engine, Progress
 from ltxflow.export.audio import fit_length, resample
 from ltxflow.media.audio import read_audio
+from ltxflow.media.errors import media_error
 from ltxflow.tasks import BrandFit, Task
 
 RATE = 48_000  # Hz of the soundtrack (what every preset delivers)
@@ -34,6 +35,7 @@ CUT_FADE_S = 0.25  # s: the shortest fade-out where the clip's end cuts the bran
 TAIL_S = 0.5  # s of silence after the clip in the prepared reference file (the engine encodes a little past the end)
 DUCK_S = 0.05  # s: how fast the generated sound dips under the brand audio and comes back
 N_FFT, HOP = 2048, 512  # phase vocoder frame and hop, samples at RATE (43 ms / 11 ms)
+MAX_STRETCH = 8  # stretch-to-clip squeezes at most this many clips' length of brand audio into one
 
 
 # ── Placement ──────────────────────────────────────────────────────────────────────────────────
@@ -127,7 +129,7 @@ def generate_clip(engine: Engine, task: Task, progress: Progress | None = None) 
     if brand is None or task.brand_fit is None:
         return engine.generate(task, progress)
     samples = math.floor(task.duration * RATE)
-    track, mask = place(read_audio(brand.path, RATE, variant=task.variant_id), samples, task.brand_fit)
+    track, mask = place(read_brand(brand.path, samples, task.brand_fit, task.variant_id), samples, task.brand_fit)
     if task.audio_mode == "reference":
         with tempfile.TemporaryDirectory(prefix="ltxflow-brand-") as folder:
             prepared = _write_wav(np.pad(track, ((0, 0), (0, round(TAIL_S * RATE)))), Path(folder) / "brand.wav")
@@ -141,6 +143,19 @@ def generate_clip(engine: Engine, task: Task, progress: Progress | None = None) 
     if clip.audio is not None and clip.sample_rate is not None:
         bed = fit_length(resample(clip.audio, clip.sample_rate, RATE, 2), samples)  # (2, samples)
     return Clip(clip.frames, clip.fps, mix(bed, track, mask, task.brand_fit.ambience_db), RATE, clip.joins)
+
+
+def read_brand(path: str | Path, samples: int, fit: BrandFit, variant: str) -> np.ndarray:
+    """The brand file at RATE, decoded only as far as placing it on a clip of `samples` needs: pad and loop use at
+    most the clip's length (one sample more tells "cut short" from "ends with the clip"); stretch-to-clip squeezes
+    the whole file, so it reads at most MAX_STRETCH clips' worth and refuses a longer file."""
+    if fit.fit != "stretch-to-clip":
+        return read_audio(path, RATE, variant=variant, limit=samples + 1)
+    wave = read_audio(path, RATE, variant=variant, limit=MAX_STRETCH * samples + 1)
+    if wave.shape[1] > MAX_STRETCH * samples:
+        raise media_error("audio", Path(path), f"is over {MAX_STRETCH}x the clip's {samples / RATE:.2f} s: "
+                          'stretch-to-clip would squeeze it past recognition (trim it, or fit = "pad")', variant)  # fmt: skip
+    return wave
 
 
 def _write_wav(wave: np.ndarray, path: Path) -> Path:

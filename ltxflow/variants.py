@@ -17,6 +17,7 @@ from ltxflow.campaign_rows import COLUMNS, FILE_COLUMNS, RowSettings, row_settin
 from ltxflow.errors import VariantsError
 from ltxflow.loras import COLUMNS as LORA_COLUMNS
 from ltxflow.loras import RowLora, row_loras
+from ltxflow.path_rules import input_file
 from ltxflow.tasks import safe_name
 
 ID_COLUMN = "variant_id"
@@ -107,8 +108,11 @@ def _row(campaign: Campaign, path: Path, number: int, record: dict[str, str]) ->
     files: dict[str, Path] = {}
     for role in FILE_COLUMNS:
         cell = getattr(settings, role)
-        if cell:
-            files[role] = (campaign.folder / cell).absolute()  # a missing file fails only this variant's tasks
+        if cell:  # limits and confinement refuse the CSV; a missing file fails only this variant's tasks
+            try:
+                files[role] = input_file(campaign.folder, cell)
+            except ValueError as exc:
+                raise VariantsError(f"{where}: {role}: {exc}") from None
     platforms = None
     cell = record.get("platforms", "").strip()
     if cell:

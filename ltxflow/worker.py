@@ -24,11 +24,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ltxflow.attempt import CampaignWork, ResidentEngine, TASKS_DIR, attempt, forget, task_folder
-from ltxflow.errors import LtxflowError
+from ltxflow.errors import Interrupted, LtxflowError
 from ltxflow.ledger.claims import LEASE_S
 from ltxflow.ledger.queue import Claimed, Seat
 from ltxflow.ledger.store import Ledger
 from ltxflow.plugins import get_plugin_manager
+from ltxflow.storage import storage_errors
 from ltxflow.tasks import safe_name
 
 POLL_S = 0.5  # seconds between looks while other workers hold what is left
@@ -168,11 +169,12 @@ def run_worker(ledger: Ledger, *, device: str | None = None, until_idle: bool = 
     stop = stop or threading.Event()
     status, stopped = "interrupted", False
     try:
-        with _sigterm_stops(stop), tqdm(desc=f"worker {seat.host}/{seat.pid}", unit="task", disable=not progress) as bar:
+        with _sigterm_stops(stop), storage_errors(), tqdm(desc=f"worker {seat.host}/{seat.pid}", unit="task",
+                                                          disable=not progress) as bar:  # a full disk: one line
             stopped = worker.serve(until_idle=until_idle, stop=stop, bar=bar)
         status = "finished"
     except Exception:
-        status = "failed"  # the engine did not load, or the ledger refused a write
+        status = "failed"  # the engine did not load, the ledger refused a write, or the disk is full
         raise
     finally:
         resident.close()
@@ -192,7 +194,7 @@ def _sigterm_stops(stop: threading.Event) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt(f"signal {signum}")
+            raise Interrupted(signum)  # the CLI exits 143 for it
         stop.set()
         tqdm.write("SIGTERM: stopping after the current task (send it again to hand the task back now)")
 

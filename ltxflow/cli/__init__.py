@@ -2,34 +2,56 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ltxflow import __version__
-from ltxflow.errors import LtxflowError
+from ltxflow.errors import Interrupted, LtxflowError
+from ltxflow.storage import as_storage_error
 
 BAD_INPUT = 2
 _plugin_error: LtxflowError | None = None  # a plugin that failed to load, reported when a command runs
 
 
 class _Cli(click.Group):
-    """The top group: bad input becomes one line `Error: ...` and exit code 2, never a traceback."""
+    """The top group: bad input becomes one line `Error: ...` and exit code 2, never a traceback; a refused write
+    (full disk, read-only, permission) one line and 74; Ctrl-C one line and 130, SIGTERM during a run 143."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LtxflowError as exc:  # ledger and costs errors are LtxflowErrors too
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(BAD_INPUT)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:  # a write path that no library layer named: still one line
+            error = as_storage_error(exc)
+            if error is None:
+                raise
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            click.echo(f"Interrupted ({signal.Signals(signum).name}): stopped cleanly, nothing half-written; "
+                       "finished work is recorded, rerun to carry on", err=True)  # fmt: skip
+            ctx.exit(128 + signum)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ltxflow")
-def cli() -> None:
+@click.option("--allow-path", "allow", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Let campaigns read input files from DIR too (repeatable; default: only their project root).")
+def cli(allow: tuple[Path, ...]) -> None:
     """ltxflow: turn campaigns (TOML + CSV of variants + prompt template) into platform-ready video ads."""
     if _plugin_error is not None:
         raise _plugin_error
+    if allow:  # read by ltxflow.path_rules wherever a campaign loads
+        from ltxflow.path_rules import ALLOW_ENV
+
+        os.environ[ALLOW_ENV] = os.pathsep.join([*map(str, allow), *filter(None, [os.environ.get(ALLOW_ENV)])])
 
 
 def _add_commands() -> None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from ltxflow.errors import CampaignError
+from ltxflow.path_rules import input_file
 
 AD_KEYS: tuple[str, ...] = ("layer", "end_card", "captions", "credentials")  # top-level keys besides [brand]
 DEFAULT_FONT = "default"  # Pillow's bundled FreeType font
@@ -62,8 +63,9 @@ Names = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
 def _existing(value: str, info: ValidationInfo) -> Path:
-    """A path resolved against the campaign folder (absolute paths stay), which must be a file."""
-    path = (info.context["folder"] / value).absolute()
+    """A path resolved against the campaign folder (absolute paths stay), inside the campaign's project root, which
+    must be a file (ltxflow.path_rules: lengths checked before the file system is touched)."""
+    path = input_file(info.context["folder"], value)
     if not path.is_file():
         raise ValueError(f"file not found: {path}")
     return path
@@ -322,7 +324,10 @@ def _brand_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
         return table
     if not isinstance(kit, str) or not kit.strip():
         raise CampaignError(f"{path}: brand.kit: expected the path of a brand.toml, got {kit!r}")
-    kit_path = (path.parent / kit).absolute()
+    try:
+        kit_path = input_file(path.parent, kit)
+    except ValueError as exc:
+        raise CampaignError(f"{path}: brand.kit: {exc}") from None
     try:
         base = tomllib.loads(kit_path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -13,7 +13,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from ltxflow.errors import StorageError
 from ltxflow.ledger.records import LedgerError
+from ltxflow.storage import sqlite_storage_problem
 
 LEDGER_ENV = "LTXFLOW_LEDGER"
 DEFAULT_LEDGER_NAME = "ltxflow-ledger.db"
@@ -113,9 +115,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
     except OperationalError as exc:
+        where = engine.url.database or str(engine.url)
+        problem = sqlite_storage_problem(exc.orig)
+        if problem:  # its disk is full or read-only: SQLite rolled the transaction back
+            raise StorageError(f"ledger {where}: cannot write ({problem}); nothing of this transaction was written, "
+                               "free space or fix the folder's permissions and rerun") from None  # fmt: skip
         if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
             raise
-        where = engine.url.database or str(engine.url)
         raise LedgerError(f"ledger {where}: locked by another process for over {BUSY_TIMEOUT_MS / 1000:g} s; "
                           "nothing was written, rerun when it finishes") from None
 

@@ -65,7 +65,7 @@ if os.environ.get("SLOW_HANG"):  # this process hangs in its first export, a par
 
     _deliver = importlib.import_module("ltxflow.export.deliver")  # the package re-exports a function `deliver`
 
-    def _hang(clip, preset, out_dir, stem, *args):
+    def _hang(clip, preset, out_dir, stem, *args, **kwargs):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / f".{stem}.partial.mp4").write_bytes(b"half a file")
         Path(os.environ["SLOW_HANG"]).write_text(str(out_dir))

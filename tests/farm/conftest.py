@@ -65,8 +65,9 @@ if os.environ.get("SLOW_HANG"):  # this process hangs in its first export, a par
 
     _deliver = importlib.import_module("ltxflow.export.deliver")  # the package re-exports a function `deliver`
 
-    def _hang(clip, preset, out_dir, stem, *args):
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    def _hang(clip, preset, stem, job):  # deliver.py's one-preset step: its job knows the attempt's folder
+        out_dir = Path(job.out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / f".{stem}.partial.mp4").write_bytes(b"half a file")
         Path(os.environ["SLOW_HANG"]).write_text(str(out_dir))
         time.sleep(3600)

@@ -243,7 +243,7 @@ class CostEstimate(Table):
     """What `plan` and budgets assume one task costs before any has run."""
 
     device: Text = key("NVIDIA H100", "matched against the hourly rates ($LTXFLOW_RATES)", '"NVIDIA H100"')
-    seconds_per_task: Number = key(60.0, "device seconds, > 0", "60")
+    seconds_per_task: Number = key(60.0, "device seconds a generation, > 0 (extended clips: once a segment)", "60")
 
     @model_validator(mode="after")
     def _positive(self) -> CostEstimate:

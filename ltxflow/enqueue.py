@@ -13,6 +13,7 @@ from ltxflow.ledger.store import Ledger
 if TYPE_CHECKING:  # planning loads only for `queue add`: listing the queue reads the ledger alone
     from ltxflow.campaign import Campaign
     from ltxflow.plan import Plan
+    from ltxflow.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ def enqueue_plan(ledger: Ledger, plan: Plan, out_dir: Path | str, *, from_file: 
     position = {t.id: i for i, t in enumerate(plan.tasks)}
     pending = {t.id for t in plan.pending}
 
-    def estimate(task_id: str) -> float:  # a re-export of layers from the clip cache generates nothing
-        return 0.0 if task_id in plan.reexport and cache_path(out, task_id).is_file() else plan.estimate.money
+    def estimate(task: Task) -> float:  # a re-export of layers from the clip cache generates nothing
+        return 0.0 if task.id in plan.reexport and cache_path(out, task.id).is_file() else plan.task_money(task)
 
-    entries = [QueueEntry(t.id, position[t.id], estimate(t.id), finished=t.id not in pending)
+    entries = [QueueEntry(t.id, position[t.id], estimate(t), finished=t.id not in pending)
                for t in plan.selected if t.id in pending or t.id in plan.finished]  # fmt: skip
     return ledger.enqueue(campaign.name, entries, path=str(campaign.path) if from_file else "",
                           out_dir=str(Path(out_dir).absolute()), priority=priority, default_priority=campaign.priority,

@@ -36,7 +36,7 @@ class Plan:
     selected: tuple[Task, ...]  # tasks left after --only, in order
     pending: tuple[Task, ...]  # selected tasks not finished yet, after --limit
     finished: frozenset[str]  # ids already finished in the ledger
-    estimate: Estimate  # per task
+    estimate: Estimate  # per generation: a task costs it once per segment (`task_money`)
     spent: float  # USD already spent on the campaign
     presets: Mapping[str, Any] = field(default_factory=dict)  # platform -> Preset with overrides applied
     warnings: tuple[str, ...] = ()
@@ -65,10 +65,14 @@ class Plan:
         """Whether the predicted spec failures make validate / run exit 1 (the campaign does not allow them)."""
         return bool(self.spec_failures) and not self.campaign.allow_spec_failures
 
+    def task_money(self, task: Task) -> float:
+        """USD one task is expected to cost: the estimate once per generation (an extended clip makes several)."""
+        return self.estimate.money * task.segments
+
     @property
     def pending_money(self) -> float:
         """USD the pending tasks are expected to cost (a re-export of layers generates nothing)."""
-        return self.estimate.money * sum(1 for t in self.pending if t.id not in self.reexport)
+        return sum(self.task_money(t) for t in self.pending if t.id not in self.reexport)
 
     @property
     def over_budget(self) -> bool:
@@ -324,7 +328,7 @@ def select(plan: Plan, *, ledger: Ledger | None = None, only: Iterable[str] = ()
                    missing_files=missing, reexport=reexport)  # fmt: skip
     if plan.over_budget:
         warnings.append(
-            f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} each (${plan.pending_money:.2f}) "
+            f"budget: {len(pending)} pending tasks at ~${plan.estimate.money:.4f} a generation (${plan.pending_money:.2f}) "
             f"+ ${spent:.2f} spent exceed the ${campaign.budget:.2f} budget"
         )
     return replace(plan, warnings=tuple(warnings))

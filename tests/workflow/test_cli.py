@@ -63,7 +63,7 @@ def test_plan_warns_over_budget(make_campaign, toml):
     folder = make_campaign(toml(platforms='["reels"]', extra="budget = 1.0\n[estimate]\nseconds_per_task = 3600"))
     result = invoke("plan", folder)
     assert result.exit_code == 0
-    assert "warning: budget: 2 pending tasks at ~$2.5000 each ($5.00) + $0.00 spent exceed the $1.00 budget" in result.output
+    assert "warning: budget: 2 pending tasks at ~$2.5000 a generation ($5.00) + $0.00 spent exceed the $1.00 budget" in result.output
 
 
 def test_run_ledger_and_compare(make_campaign, toml, tmp_path, fake_engine):

@@ -128,3 +128,18 @@ def test_plan_says_which_variants_are_extended(make_campaign, toml, fake_presets
     assert line in table and table.count("extension:") == 1  # beta fits one generation
     data = json.loads(CliRunner().invoke(cli, ["plan", str(folder), "--format", "json"], catch_exceptions=False).output)
     assert [(e["variant"], e["segments"], e["segment_frames"], e["overlap"]) for e in data["extension"]] == [("alpha", 2, 25, 1)]
+
+
+def test_an_extended_clip_is_estimated_once_per_segment_and_budgets_count_it(make_campaign, toml, fake_presets):
+    """Catches the estimate staying per task for extended clips: a 3-segment clip priced as one generation lets
+    `plan`, `run` and the queue's global budget start work that overruns the budget threefold."""
+    from ltxflow.plan import plan_campaign
+
+    text = toml(generation="segment_frames = 25\noverlap = 2").replace("frames = 9\n", "frames = 49\n")
+    plan = plan_campaign(make_campaign(text))
+    per_generation = plan.estimate.money
+    assert per_generation > 0 and {t.segments for t in plan.pending} == {3}
+    assert plan.task_money(plan.pending[0]) == pytest.approx(3 * per_generation)
+    assert plan.pending_money == pytest.approx(3 * per_generation * len(plan.pending))
+    between = plan.campaign.model_copy(update={"budget": 2 * per_generation * len(plan.pending)})
+    assert plan_campaign(between).over_budget  # one generation a task would fit; three do not

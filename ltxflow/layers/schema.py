@@ -261,8 +261,9 @@ class AdSettings(_Model):
         return bool(self.layer or self.end_card or self.captions)
 
     @model_validator(mode="after")
-    def _references(self) -> AdSettings:
-        """Layer names unique; colour and font names known; a logo where one is drawn."""
+    def _references(self, info: ValidationInfo) -> AdSettings:
+        """Layer names unique; colour and font names known, font files readable inside the project root (as the
+        brand kit's); a logo where one is drawn."""
         names = [layer.name for layer in self.layer]
         for name in names:
             if names.count(name) > 1:
@@ -282,6 +283,11 @@ class AdSettings(_Model):
             if font and font != DEFAULT_FONT and font not in fonts and not font.lower().endswith((".ttf", ".otf")):
                 raise ValueError(f"{where}: font: {font!r} is not a brand font (known: {', '.join(fonts) or 'none'}), "
                                  f"{DEFAULT_FONT!r} or a .ttf/.otf file")  # fmt: skip
+            if font and font != DEFAULT_FONT and font not in fonts:  # a font file: confined and loadable, now
+                try:
+                    check_font(_existing(font, info))
+                except ValueError as exc:
+                    raise ValueError(f"{where}: font: {exc}") from None
         no_logo = kit is None or kit.logo is None
         for layer in self.layer:
             if isinstance(layer, LogoLayer) and layer.file is None and no_logo:

@@ -3,6 +3,8 @@ exits 2 and writes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -67,6 +69,21 @@ def test_an_unreadable_font(campaign):
 def test_a_layer_font_that_is_not_a_brand_font(campaign):
     line = _one_line_error(_validate(campaign(HEADLINE + 'font = "headline-bold"\n')))
     assert line.endswith("layer 'headline': font: 'headline-bold' is not a brand font (known: none), 'default' or a .ttf/.otf file")
+
+
+def test_a_layer_font_file_is_checked_like_the_brand_kits(campaign, tmp_path):
+    """Catches a layer's own font file read unchecked at layout time: one outside the project root (a campaign
+    naming a file of the system or of another project) or one that is not a font must fail `validate` in one line
+    naming the layer, as a brand kit's font does, not load at plan time or end in a traceback."""
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere" / "Face.ttf"
+    outside.parent.mkdir()
+    outside.write_bytes((Path(__file__).parents[2] / "campaigns/cold-brew-launch/assets/DejaVuSans-Bold.ttf").read_bytes())
+    line = _one_line_error(_validate(campaign(HEADLINE + f'font = "{outside}"\n')))
+    assert "layer 'headline': font: " in line and "outside the campaign's project root" in line
+    folder = campaign(HEADLINE + 'font = "Broken.ttf"\n')
+    (folder / "Broken.ttf").write_bytes(b"not a font")
+    line = _one_line_error(_validate(folder))
+    assert "layer 'headline': font: cannot read font" in line and "Broken.ttf" in line
 
 
 def test_a_logo_that_is_not_an_image(campaign):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ltxflow.campaign import Campaign
 from ltxflow.hookspecs import hookimpl
-from ltxflow.tasks import Task
+
+if TYPE_CHECKING:
+    from ltxflow.campaign import Campaign
+    from ltxflow.tasks import Task
 
 
 @hookimpl(trylast=True)

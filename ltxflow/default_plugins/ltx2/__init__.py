@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ltxflow.engines import Engine, EngineFactory, EngineSettings
 from ltxflow.hookspecs import hookimpl
+
+if TYPE_CHECKING:  # loading the plugin (every command does) imports nothing heavy: ltxflow.engines pulls in numpy
+    from ltxflow.engines import Engine, EngineFactory, EngineSettings
 
 ENGINE_NAME = "ltx2"
 _LAZY = {"LTX2Engine": "engine", "EngineError": "settings", "dit_speed": "settings"}  # name -> submodule

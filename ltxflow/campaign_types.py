@@ -169,20 +169,19 @@ def _folder(info: ValidationInfo) -> Path:
 def _file(value: Any, info: ValidationInfo) -> Path:
     """A campaign input file: resolved against the campaign folder, inside its project root (ltxflow.path_rules),
     and existing; its length is checked before the file system is touched."""
-    try:
-        resolved = input_file(_folder(info), _text(value))
-    except ValueError as exc:
-        raise bad(str(exc)) from None
-    if not resolved.is_file():
-        raise bad(f"file not found: {resolved}")
-    return resolved
+    return _existing_file(input_file, value, info)
 
 
 def _model_file(value: Any, info: ValidationInfo) -> Path:
     """A model file (a LoRA): resolved against the campaign folder, length-checked, existing; not confined (model
     files live in model caches)."""
+    return _existing_file(checked_path, value, info)
+
+
+def _existing_file(resolve: Callable[[Path, str], Path], value: Any, info: ValidationInfo) -> Path:
+    """`value` resolved by `resolve` (ValueError: what is wrong) against the campaign folder; it must be a file."""
     try:
-        resolved = checked_path(_folder(info), _text(value))
+        resolved = resolve(_folder(info), _text(value))
     except ValueError as exc:
         raise bad(str(exc)) from None
     if not resolved.is_file():

@@ -1,5 +1,6 @@
 """Fixtures shared by every test folder: ltx_pipelines' utility modules (the reference for sampling, pipelines
-and conditioning), imported behind a temporary torchaudio placeholder (see reference_stubs.py)."""
+and conditioning), imported behind a temporary torchaudio placeholder (see reference_stubs.py), and a private cache
+holding the tiny checkpoint."""
 
 import importlib.util
 import sys
@@ -17,6 +18,16 @@ def _load_stubs() -> types.ModuleType:
     sys.modules.setdefault(spec.name, module)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    """A cache folder holding the tiny checkpoint, built once per session (tests point $LTXFLOW_CACHE at it)."""
+    from ltxflow.engine.tiny import ensure_tiny_checkpoint
+
+    folder = tmp_path_factory.mktemp("ltxflow-cache")
+    ensure_tiny_checkpoint(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -54,15 +54,6 @@ seconds_per_task = 1
 """
 
 
-@pytest.fixture(scope="module")
-def tiny_cache(tmp_path_factory) -> Path:
-    from ltxflow.engine.tiny import ensure_tiny_checkpoint
-
-    folder = tmp_path_factory.mktemp("cache")
-    ensure_tiny_checkpoint(folder)
-    return folder
-
-
 def make_campaign(folder: Path, rows: str, brand_audio: str = 'brand_audio = "logo.wav"') -> Path:
     folder.mkdir(parents=True)
     (folder / "campaign.toml").write_text(CAMPAIGN.format(brand_audio=brand_audio), encoding="utf-8")

@@ -11,7 +11,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 LTXFLOW = Path(sys.executable).with_name("ltxflow")
 PLUGIN_DIR = Path(__file__).parent / "plugin"
@@ -45,15 +44,6 @@ x264_preset = "ultrafast"
 device = "cpu"
 seconds_per_task = 1
 """
-
-
-@pytest.fixture(scope="session")
-def tiny_cache(tmp_path_factory) -> Path:
-    from ltxflow.engine.tiny import ensure_tiny_checkpoint
-
-    folder = tmp_path_factory.mktemp("tiny-cache")
-    ensure_tiny_checkpoint(folder)
-    return folder
 
 
 def write_tiny_campaign(folder: Path, rows: str = "first,on a shelf\n") -> Path:

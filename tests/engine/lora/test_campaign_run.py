@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
 import torch
 from click.testing import CliRunner
 
@@ -60,15 +59,6 @@ gone,at the beach,loras/nowhere.safetensors,
 brand-off,in the sun,loras/brand.safetensors,0
 base,in the sun,,
 """
-
-
-@pytest.fixture(scope="module")
-def tiny_cache(tmp_path_factory) -> Path:
-    from ltxflow.engine.tiny import ensure_tiny_checkpoint
-
-    folder = tmp_path_factory.mktemp("cache")
-    ensure_tiny_checkpoint(folder)
-    return folder
 
 
 def make_campaign(folder: Path, rows: str = ROWS) -> Path:

@@ -39,7 +39,7 @@ from ltxflow.plugins import engines, get_plugin_manager
 from ltxflow.report import CURRENT_DIR, rebuild_view
 from ltxflow.storage import storage_errors
 from ltxflow.tasks import safe_name
-from ltxflow.worker import QueueWorker
+from ltxflow.worker import QueueWorker, note_dead_runs
 
 if TYPE_CHECKING:
     from ltxflow.ledger.models import RunRecord
@@ -138,8 +138,7 @@ def _work_and_report(plan: Plan, ledger: Ledger, out: Path, device: str | None, 
                      from_file: bool, ray: _Ray | None) -> RunResult:  # fmt: skip
     """Sweep what dead runs left, enqueue and make every pending task, then rebuild the campaign's current view."""
     campaign = plan.campaign
-    for dead in ledger.mark_dead_runs():  # runs of this host whose process is gone: say so, free their tasks
-        tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
+    note_dead_runs(ledger)  # runs of this host whose process is gone: say so, free their tasks
     sweep_dead_attempts(out, ledger, campaign.name)
     for folder in (out, out / CURRENT_DIR, out / CACHE_FOLDER):  # reports and links a killed process left half-made
         sweep_partials(folder)

@@ -161,8 +161,7 @@ def run_worker(ledger: Ledger, *, device: str | None = None, until_idle: bool = 
                stop: threading.Event | None = None) -> WorkerResult:  # fmt: skip
     """`ltxflow worker`: claim and make tasks of every (or the named) queued campaign (of `task_ids` only, when
     given) until idle or stopped; `runs` (campaign -> run id) records them in runs the caller owns."""
-    for dead in ledger.mark_dead_runs():  # workers of this host whose process is gone: free their claims at once
-        tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
+    note_dead_runs(ledger)  # workers of this host whose process is gone: free their claims at once
     seat = Seat(socket.gethostname(), os.getpid(), device)
     resident = ResidentEngine(device)
     worker = QueueWorker(ledger, seat, resident, lease_s=lease_s, campaigns=campaigns, task_ids=task_ids, runs=runs)
@@ -183,6 +182,12 @@ def run_worker(ledger: Ledger, *, device: str | None = None, until_idle: bool = 
     return WorkerResult(sum(len(w.finished) for w in works), tuple(f for w in works for f in w.failed),
                         tuple(s for w in works for s in w.spec_failures), tuple(sorted(worker.budget_stops.items())),
                         tuple(closed), stopped)  # fmt: skip
+
+
+def note_dead_runs(ledger: Ledger) -> None:
+    """Mark the runs of this host whose process is gone as died (their claims freed), and say so."""
+    for dead in ledger.mark_dead_runs():
+        tqdm.write(f"note: run {dead.id} of {dead.campaign} died (process {dead.pid} is gone); marked it died")
 
 
 @contextmanager

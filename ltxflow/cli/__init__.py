@@ -11,7 +11,7 @@ import click
 
 from ltxflow import __version__
 from ltxflow.errors import Interrupted, LtxflowError
-from ltxflow.storage import as_storage_error
+from ltxflow.storage import storage_errors
 
 BAD_INPUT = 2
 _plugin_error: LtxflowError | None = None  # a plugin that failed to load, reported when a command runs
@@ -23,16 +23,11 @@ class _Cli(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
-        except LtxflowError as exc:  # ledger and costs errors are LtxflowErrors too
+            with storage_errors():  # a refused write that no library layer named: still one line (a StorageError)
+                return super().invoke(ctx)
+        except LtxflowError as exc:  # ledger, costs and storage errors are LtxflowErrors too
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except OSError as exc:  # a write path that no library layer named: still one line
-            error = as_storage_error(exc)
-            if error is None:
-                raise
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(error.exit_code)
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             click.echo(f"Interrupted ({signal.Signals(signum).name}): stopped cleanly, nothing half-written; "

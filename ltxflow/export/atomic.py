@@ -16,7 +16,8 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from ltxflow.storage import as_storage_error
+from ltxflow.processes import process_exists
+from ltxflow.storage import as_storage_error, storage_errors
 
 _PARTIAL = re.compile(r"^\..*\.(?P<host>[A-Za-z0-9-]+)-(?P<pid>\d+)-[0-9a-f]{8}\.partial(\.[^.]*)?$")
 
@@ -38,13 +39,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     share one); move it into place on success, delete it on any error (a refused write: StorageError)."""
     partial = partial_path(path)
     try:
-        yield partial
-        os.replace(partial, path)
-    except OSError as exc:
-        error = as_storage_error(exc, path)
-        if error is None:
-            raise
-        raise error from None
+        with storage_errors(path):
+            yield partial
+            os.replace(partial, path)
     finally:
         _discard(partial)
 
@@ -68,17 +65,7 @@ def sweep_partials(folder: Path) -> list[Path]:
     host = host_tag()
     for entry in entries:
         match = _PARTIAL.match(entry.name)
-        if match and match["host"] == host and not _alive(int(match["pid"])) and not entry.is_dir(follow_symlinks=False):
+        if match and match["host"] == host and not process_exists(int(match["pid"])) and not entry.is_dir(follow_symlinks=False):
             Path(entry.path).unlink(missing_ok=True)
             swept.append(Path(entry.path))
     return swept
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return pid != 0

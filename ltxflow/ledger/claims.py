@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from ltxflow.ledger.models import CLAIMS, ClaimRecord
 from ltxflow.ledger.records import LedgerError
+from ltxflow.processes import process_exists
 
 LEASE_S = 60.0  # seconds a claim lasts without renewal; the runner renews it every LEASE_S / 4
 
@@ -94,14 +95,3 @@ def _expired(held: ClaimRecord, now: datetime) -> bool:
 def _dead_on(held: ClaimRecord, host: str) -> bool:
     """Whether the holder was a process of `host` (ours) that no longer runs."""
     return held.host == host and not process_exists(held.pid)
-
-
-def process_exists(pid: int) -> bool:
-    """Whether a process with this pid runs on this host."""
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by another user
-        return True
-    return True

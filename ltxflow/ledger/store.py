@@ -44,6 +44,7 @@ from ltxflow.ledger.models import (
     TaskRecord,
 )
 from ltxflow.ledger.records import LedgerError, RunStatus, StageRecord, SummaryBy, SummaryRow
+from ltxflow.processes import process_exists
 
 _END_STATUSES = ("finished", "failed", "interrupted", "died")
 
@@ -175,7 +176,7 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             query = select(RUNS).where(RUNS.c.status == "running", RUNS.c.host == host, RUNS.c.pid != os.getpid())
             dead = [r for r in (RunRecord.model_validate(row) for row in conn.execute(query).mappings())
-                    if r.pid is not None and not _claims.process_exists(r.pid)]  # fmt: skip
+                    if r.pid is not None and not process_exists(r.pid)]  # fmt: skip
             for r in dead:
                 elapsed_ms = int((now - datetime.fromisoformat(r.started_utc)).total_seconds() * 1000)
                 conn.execute(update(RUNS).where(RUNS.c.id == r.id).values(

@@ -5,26 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-import numpy as np
 import pytest
 import torch
 
 from ltxflow.engine import Extension, GenerationRequest, ImageCondition, PipelineError, generate, generate_latents
-from ltxflow.engine import load_models
 from ltxflow.engine.latents import AudioLatentShape, unpatchify_video
 from ltxflow.engine.pipelines.extend import segment_images
-from ltxflow.engine.tiny import tiny_paths
 from ltxflow.seams import measure
 
 SIDE = 64  # px: a 2x2 latent grid, the smallest the tiny model makes quickly
-
-
-@pytest.fixture(scope="module")
-def models(tiny_cache):
-    checkpoint, upsampler = tiny_paths(tiny_cache)
-    loaded = load_models(checkpoint, torch.device("cpu"), torch.float32, upsampler=upsampler)
-    yield loaded
-    loaded.close()
 
 
 def request(frames: int, fps: Fraction = Fraction(24), extension: Extension | None = Extension(25), **extra) -> GenerationRequest:

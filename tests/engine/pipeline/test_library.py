@@ -55,14 +55,6 @@ print(sorted(m for m in sys.modules if m.startswith({WORKFLOW!r})))
     assert done.stdout.strip() == "[]"  # no workflow module was imported, not even lazily
 
 
-@pytest.fixture(scope="module")
-def models(tiny_cache):
-    checkpoint, upsampler = tiny_paths(tiny_cache)
-    loaded = load_models(checkpoint, torch.device("cpu"), torch.float32, upsampler=upsampler)
-    yield loaded
-    loaded.close()
-
-
 def test_precomputed_contexts_stand_in_for_the_prompt(models):
     guided = replace(engine.NO_GUIDANCE, cfg=3.0)
     request = GenerationRequest("lamp", 64, 64, 9, Fraction(24), steps=2, negative_prompt="dark",
